@@ -1,0 +1,3 @@
+from penguinctl.cli.app import main
+
+main()

@@ -1,0 +1,6 @@
+"""Built-in providers, one file each; registered here by dotted path (imported lazily)."""
+
+from penguinctl.core.registry import register
+
+register("tenant", "tenant", "penguinctl.providers.tenant:TenantProvider")
+register("local", "dkim_key", "penguinctl.providers.dkim:DkimKeyProvider")
