@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from penguinctl.sandbox.base import Emulator, Request, Response
@@ -28,6 +29,13 @@ class _Handler(BaseHTTPRequestHandler):
         prefix, _, rest = parts.path.lstrip("/").partition("/")
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
+        if prefix == "_sandbox" and self.server.health is not None:
+            # The host's own liveness probe; no emulator may be named "_sandbox".
+            if self.command == "GET" and rest == "health":
+                self._send(Response(200, self.server.health()))
+            else:
+                self._send(Response(404, {"error": "unknown sandbox call"}))
+            return
         emulator = self.server.emulators.get(prefix)
         if emulator is None:
             self._send(Response(404, {"error": f"no emulator at /{prefix}"}))
@@ -89,10 +97,12 @@ class EmulatorServer(ThreadingHTTPServer):
         address: tuple[str, int],
         emulators: Mapping[str, Emulator],
         on_change: Callable[[Emulator], None] | None = None,
+        health: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.emulators = dict(emulators)
         self.on_change = on_change
+        self.health = health
 
     @property
     def base_url(self) -> str:
@@ -107,9 +117,14 @@ def serving(
     host: str = "127.0.0.1",
     port: int = 0,
     on_change: Callable[[Emulator], None] | None = None,
+    health: Callable[[], Any] | None = None,
 ) -> Iterator[EmulatorServer]:
-    """Serve ``emulators`` on a free loopback port in a background thread."""
-    server = EmulatorServer((host, port), emulators, on_change)
+    """Serve ``emulators`` on a free loopback port in a background thread.
+
+    ``on_change(emulator)`` runs (under the emulator's lock) after a request that
+    set ``emulator.dirty``; ``health()``, when given, answers ``GET /_sandbox/health``.
+    """
+    server = EmulatorServer((host, port), emulators, on_change, health)
     thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
     thread.start()
     try:

@@ -1,0 +1,369 @@
+"""The sandbox's authoritative DNS server (UDP and TCP on loopback).
+
+It answers from a callable ``answers() -> list[DnsAnswer]`` (every emulator's
+records: Cloudflare zones, Hostwinds PTRs, …) so that `dns check`, SPF and DKIM
+verification run against real DNS answers. The records are indexed once per
+*version* (a counter the sandbox world bumps when an emulator's state changes),
+never per query.
+
+Zones: a name that carries an SOA answer is a zone apex. A record outside every
+such zone gets one synthesised: a PTR under ``in-addr.arpa`` the /24 reverse zone
+above it, any other record the highest ancestor-or-self name that has records.
+A zone without its own SOA or NS gets a synthetic SOA (serial = the version) and
+NS ``ns1.sandbox.invalid`` / ``ns2.sandbox.invalid`` (``.invalid`` never resolves).
+
+Semantics: AA on every authoritative answer; NXDOMAIN vs NODATA (empty
+non-terminals exist) with the zone's SOA in authority; CNAME chains followed
+inside our zones; ``*`` wildcards at the closest encloser; TC over UDP when the
+reply exceeds 512 bytes (or the client's EDNS size); REFUSED outside every zone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socketserver
+import struct
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rdtypes.ANY.SPF
+import dns.rdtypes.ANY.TXT
+import dns.rrset
+
+from penguinctl.sandbox.base import DnsAnswer
+
+log = logging.getLogger(__name__)
+
+IN = dns.rdataclass.IN
+NAMESERVERS = ("ns1.sandbox.invalid.", "ns2.sandbox.invalid.")
+_REVERSE_V4 = dns.name.from_text("in-addr.arpa.")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_MAX_CNAME_CHAIN = 8
+
+Node = dict[int, dns.rdataset.Rdataset]
+
+
+def _unescape(value: str) -> bytes:
+    """Presentation-format escapes (``\\"``, ``\\\\``, ``\\DDD``) to raw bytes."""
+    return re.sub(
+        rb"\\(\d{3}|.)",
+        lambda m: bytes([int(m.group(1))]) if len(m.group(1)) == 3 else m.group(1),
+        value.encode(),
+    )
+
+
+def _txt_rdata(rdtype: int, content: str) -> dns.rdata.Rdata:
+    """TXT content as Cloudflare stores it: quoted strings, or one bare string.
+
+    A bare string is one value (spaces included), split into 255-byte pieces as
+    a zone file would need; a quoted string longer than 255 bytes is split too.
+    """
+    text = content.strip()
+    values = [m.group(1) for m in _QUOTED.finditer(text)] if text.startswith('"') else [text]
+    pieces: list[bytes] = []
+    for value in values:
+        raw = _unescape(value)
+        pieces.extend([raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""])
+    cls = dns.rdtypes.ANY.TXT.TXT if rdtype == dns.rdatatype.TXT else dns.rdtypes.ANY.SPF.SPF
+    return cls(IN, rdtype, pieces)
+
+
+def parse_answer(answer: DnsAnswer) -> tuple[dns.name.Name, dns.rdata.Rdata]:
+    """``answer`` as (absolute owner name, rdata); raises on malformed input."""
+    name = dns.name.from_text(answer.name.rstrip(".") + ".")
+    rdtype = dns.rdatatype.from_text(answer.type.upper())
+    if rdtype in (dns.rdatatype.TXT, dns.rdatatype.SPF):
+        return name, _txt_rdata(rdtype, answer.content)
+    return name, dns.rdata.from_text(IN, rdtype, answer.content, origin=dns.name.root)
+
+
+@dataclass
+class Result:
+    rcode: int
+    answer: list[dns.rrset.RRset] = field(default_factory=list)
+    authority: list[dns.rrset.RRset] = field(default_factory=list)
+    authoritative: bool = True
+
+
+class ZoneIndex:
+    """Records indexed by owner name, with zones and empty non-terminals precomputed."""
+
+    def __init__(self, answers: Iterable[DnsAnswer], serial: int = 1) -> None:
+        self.nodes: dict[dns.name.Name, Node] = {}
+        self.problems: list[str] = []
+        for answer in answers:
+            try:
+                name, rdata = parse_answer(answer)
+            except (dns.exception.DNSException, ValueError) as exc:
+                self.problems.append(f"{answer.name} {answer.type} {answer.content!r}: {exc}")
+                continue
+            node = self.nodes.setdefault(name, {})
+            rdataset = node.get(rdata.rdtype)
+            if rdataset is None:
+                rdataset = node[rdata.rdtype] = dns.rdataset.Rdataset(IN, rdata.rdtype)
+            rdataset.add(rdata, answer.ttl)
+        for problem in self.problems:
+            log.warning("sandbox DNS skips a malformed record: %s", problem)
+        self.zones = self._find_zones(serial)
+        self.existing: set[dns.name.Name] = set()
+        for name in self.nodes:
+            zone = self.zone_of(name)
+            while zone is not None and name != zone and name not in self.existing:
+                self.existing.add(name)
+                name = name.parent()
+            self.existing.add(name)
+
+    def _find_zones(self, serial: int) -> set[dns.name.Name]:
+        zones = {n for n, node in self.nodes.items() if dns.rdatatype.SOA in node}
+        for name in sorted(self.nodes, key=lambda n: len(n.labels)):
+            if self._apex(zones, name) is not None:
+                continue
+            is_ptr = dns.rdatatype.PTR in self.nodes[name]
+            if is_ptr and name.is_subdomain(_REVERSE_V4) and len(name) > len(_REVERSE_V4) + 1:
+                zones.add(name.parent())  # the /24 reverse zone
+            else:
+                zones.add(name)
+        for zone in zones:
+            node = self.nodes.setdefault(zone, {})
+            if dns.rdatatype.SOA not in node:
+                soa = f"{NAMESERVERS[0]} hostmaster.{zone} {serial} 3600 600 604800 300"
+                node[dns.rdatatype.SOA] = dns.rdataset.from_text(IN, "SOA", 300, soa)
+            if dns.rdatatype.NS not in node:
+                node[dns.rdatatype.NS] = dns.rdataset.from_text(IN, "NS", 300, *NAMESERVERS)
+        return zones
+
+    @staticmethod
+    def _apex(zones: set[dns.name.Name], name: dns.name.Name) -> dns.name.Name | None:
+        while True:
+            if name in zones:
+                return name
+            if name == dns.name.root:
+                return None
+            name = name.parent()
+
+    def zone_of(self, name: dns.name.Name) -> dns.name.Name | None:
+        """The longest zone apex at or above ``name`` (O(labels))."""
+        return self._apex(self.zones, name)
+
+    def _negative(self, zone: dns.name.Name, rcode: int) -> Result:
+        soa = self.nodes[zone][dns.rdatatype.SOA]
+        ttl = min(soa.ttl, soa[0].minimum)  # RFC 2308 §5: negative TTL
+        rrset = dns.rrset.RRset(zone, IN, dns.rdatatype.SOA)
+        rrset.update(soa)
+        rrset.ttl = ttl
+        return Result(rcode, authority=[rrset])
+
+    def resolve(self, qname: dns.name.Name, qtype: int, depth: int = 0) -> Result:
+        zone = self.zone_of(qname)
+        if zone is None:
+            return Result(dns.rcode.REFUSED, authoritative=False)
+        node = self.nodes.get(qname)
+        if node is None and qname not in self.existing:
+            node = self._wildcard(qname, zone)
+            if node is None:
+                return self._negative(zone, dns.rcode.NXDOMAIN)
+        if not node:  # an empty non-terminal: the name exists, with no data
+            return self._negative(zone, dns.rcode.NOERROR)
+        if qtype == dns.rdatatype.ANY:
+            return Result(dns.rcode.NOERROR, [_rrset(qname, rds) for rds in node.values()])
+        if qtype in node:
+            return Result(dns.rcode.NOERROR, [_rrset(qname, node[qtype])])
+        cname = node.get(dns.rdatatype.CNAME)
+        if cname is None:
+            return self._negative(zone, dns.rcode.NOERROR)
+        result = Result(dns.rcode.NOERROR, [_rrset(qname, cname)])
+        target = cname[0].target
+        if depth < _MAX_CNAME_CHAIN and self.zone_of(target) is not None:
+            chased = self.resolve(target, qtype, depth + 1)
+            result.answer.extend(chased.answer)
+            result.authority = chased.authority
+            result.rcode = chased.rcode
+        return result
+
+    def _wildcard(self, qname: dns.name.Name, zone: dns.name.Name) -> Node | None:
+        encloser = qname.parent()
+        while encloser not in self.existing and encloser != zone:
+            encloser = encloser.parent()
+        return self.nodes.get(dns.name.Name((b"*", *encloser.labels)))
+
+
+def _rrset(owner: dns.name.Name, rdataset: dns.rdataset.Rdataset) -> dns.rrset.RRset:
+    rrset = dns.rrset.RRset(owner, IN, rdataset.rdtype)
+    rrset.update(rdataset)
+    return rrset
+
+
+class DnsServer:
+    """Authoritative UDP+TCP DNS server on one loopback port, answering from ``answers``.
+
+    ``version()`` must change whenever ``answers()`` would; the index is rebuilt
+    lazily on the first query after a change.
+    """
+
+    def __init__(
+        self,
+        answers: Callable[[], Iterable[DnsAnswer]],
+        version: Callable[[], int] = lambda: 0,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._answers = answers
+        self._version = version
+        self._lock = threading.Lock()
+        self._index: ZoneIndex | None = None
+        self._indexed_version: int | None = None
+        self._udp, self._tcp = _bind_pair(self, host, port)
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._udp.server_address[:2]
+        return str(host), int(port)
+
+    def index(self) -> ZoneIndex:
+        with self._lock:
+            version = self._version()
+            if self._index is None or version != self._indexed_version:
+                self._index = ZoneIndex(self._answers(), serial=max(1, version))
+                self._indexed_version = version
+            return self._index
+
+    def respond(self, wire: bytes, *, udp: bool) -> bytes | None:
+        """The reply to one query message, or None to drop unparseable junk."""
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.message.ShortHeader:
+            return None
+        except dns.exception.DNSException:
+            if len(wire) < 12:
+                return None
+            (qid,) = struct.unpack("!H", wire[:2])
+            return struct.pack("!HHHHHH", qid, 0x8000 | dns.rcode.FORMERR, 0, 0, 0, 0)
+        response = dns.message.make_response(query)
+        if query.opcode() != dns.opcode.QUERY:
+            response.set_rcode(dns.rcode.NOTIMP)
+        elif len(query.question) != 1:
+            response.set_rcode(dns.rcode.FORMERR)
+        else:
+            question = query.question[0]
+            if question.rdclass != IN or question.rdtype in (
+                dns.rdatatype.AXFR,
+                dns.rdatatype.IXFR,
+            ):
+                response.set_rcode(dns.rcode.REFUSED)
+            else:
+                result = self.index().resolve(question.name, question.rdtype)
+                response.set_rcode(result.rcode)
+                response.answer = result.answer
+                response.authority = result.authority
+                if result.authoritative:
+                    response.flags |= dns.flags.AA
+        limit = 65535 if not udp else (max(512, query.payload) if query.edns >= 0 else 512)
+        try:
+            return response.to_wire(max_size=limit)
+        except dns.exception.TooBig:
+            # Whole RRsets or nothing: the client sees TC and retries over TCP.
+            response.answer, response.authority, response.additional = [], [], []
+            response.flags |= dns.flags.TC
+            return response.to_wire(max_size=limit)
+
+    def start(self) -> DnsServer:
+        for server, name in ((self._udp, "sandbox-dns-udp"), (self._tcp, "sandbox-dns-tcp")):
+            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def close(self) -> None:
+        for server in (self._udp, self._tcp):
+            if self._threads:
+                server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+
+    def __enter__(self) -> DnsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _UDPHandler(socketserver.BaseRequestHandler):
+    server: _UDPServer
+
+    def handle(self) -> None:
+        data, sock = self.request
+        reply = self.server.dns.respond(data, udp=True)
+        if reply is not None:
+            sock.sendto(reply, self.client_address)
+
+
+class _TCPHandler(socketserver.StreamRequestHandler):
+    server: _TCPServer
+    timeout = 10  # an idle client must not pin a thread forever
+
+    def handle(self) -> None:
+        try:
+            self._serve_queries()
+        except OSError:  # timeout or reset by the client: nothing to answer
+            return
+
+    def _serve_queries(self) -> None:
+        while True:  # RFC 7766: several queries may share one connection
+            head = self.rfile.read(2)
+            if len(head) < 2:
+                return
+            (length,) = struct.unpack("!H", head)
+            wire = self.rfile.read(length)
+            if len(wire) < length:
+                return
+            reply = self.server.dns.respond(wire, udp=False)
+            if reply is None:
+                return
+            self.wfile.write(struct.pack("!H", len(reply)) + reply)
+            self.wfile.flush()
+
+
+class _UDPServer(socketserver.ThreadingUDPServer):
+    daemon_threads = True
+
+    def __init__(self, dns_server: DnsServer, address: tuple[str, int]) -> None:
+        self.dns = dns_server
+        super().__init__(address, _UDPHandler)
+
+
+class _TCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, dns_server: DnsServer, address: tuple[str, int]) -> None:
+        self.dns = dns_server
+        super().__init__(address, _TCPHandler)
+
+
+def _bind_pair(dns_server: DnsServer, host: str, port: int) -> tuple[_UDPServer, _TCPServer]:
+    """UDP and TCP on the *same* port (clients retry a truncated answer over TCP there)."""
+    for _ in range(20):
+        udp = _UDPServer(dns_server, (host, port))
+        try:
+            return udp, _TCPServer(dns_server, (host, udp.server_address[1]))
+        except OSError:
+            udp.server_close()
+            if port:
+                raise
+    raise OSError(f"no free port for UDP and TCP together on {host}")
