@@ -41,6 +41,9 @@ class CallContext:
     get_secret: Callable[[str, str, str], str | None] | None = None
     put_secret: Callable[[str, str, str, str], None] | None = None
     logger: Callable[[str], None] | None = None
+    # Built-in providers (tenant, local) reach the store through here; vendor
+    # providers never do.
+    services: Mapping[str, Any] = field(default_factory=dict)
 
     def credential(self, name: str) -> str:
         ref = self.credentials.get(name)

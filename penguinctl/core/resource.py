@@ -29,8 +29,11 @@ class Ref:
     key: str
     output: str
     template: str = "{}"
+    each: str | None = None  # applied to every item of a list output, e.g. "ip4:{}"
 
     def render(self, value: Any) -> Any:
+        if isinstance(value, list) and self.each is not None:
+            value = " ".join(self.each.format(v) for v in value)
         if self.template == "{}":
             return value
         if isinstance(value, list):
@@ -41,7 +44,14 @@ class Ref:
         data = {"$ref": f"{self.key}#{self.output}"}
         if self.template != "{}":
             data["template"] = self.template
+        if self.each is not None:
+            data["each"] = self.each
         return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> Ref:
+        key, _, output = data["$ref"].rpartition("#")
+        return cls(key, output, data.get("template", "{}"), data.get("each"))
 
     def __str__(self) -> str:
         shown = f"(known after apply: {self.key}#{self.output})"
@@ -143,6 +153,19 @@ def to_jsonable(value: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
+    return value
+
+
+def from_jsonable(value: Any) -> Any:
+    """Inverse of :func:`to_jsonable` (saved plans)."""
+    if isinstance(value, Mapping):
+        if "$ref" in value:
+            return Ref.from_json(value)
+        if "$generated" in value and len(value) == 1:
+            return Generated(value["$generated"])
+        return {k: from_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_jsonable(v) for v in value]
     return value
 
 

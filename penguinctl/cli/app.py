@@ -1,0 +1,150 @@
+"""The root Typer app: global options, sub-apps, and the one place errors become exit codes.
+
+Exit codes: 0 ok, 1 error, 2 changes pending (``--detailed-exitcode``),
+3 validation failed, 130 interrupted. An expected error prints one red line and
+a hint; an unexpected one prints one line and writes its traceback to
+``state/logs/``. Only typer is imported here: commands import what they need.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import typer
+
+from penguinctl import __version__
+
+
+class Fmt(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@dataclass
+class Globals:
+    workspace: str | None
+    profile: str | None
+    sandbox: bool | None
+    output: str
+    verbosity: int
+
+    def out(self) -> Any:
+        from penguinctl.cli.output import Output
+
+        return Output(self.output, self.verbosity)
+
+    def session(self, out: Any = None) -> Any:
+        from penguinctl.session import Session
+
+        progress = out.debug if out is not None else (lambda _m: None)
+        return Session(self.workspace, self.profile, self.sandbox, progress=progress)
+
+
+app = typer.Typer(
+    name="penguinctl",
+    help="Infrastructure as code for cold-email sending: servers, DNS, MailU and campaigns.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"penguinctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    workspace: str = typer.Option(None, "--workspace", "-w", envvar="PENGUIN_WORKSPACE", help="Workspace directory (default: found by walking up)."),
+    profile: str = typer.Option(None, "--profile", "-p", envvar="PENGUIN_PROFILE", help="Named profile from penguinctl.yaml."),
+    sandbox: bool = typer.Option(None, "--sandbox/--no-sandbox", help="Use the local emulators instead of vendor APIs."),
+    output: Fmt = typer.Option(Fmt.text, "--output", "-o", help="Output format for machines or pull requests."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and results."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    ctx.obj = Globals(workspace, profile, sandbox, output.value, -1 if quiet else verbose)
+
+
+def _register() -> None:
+    from penguinctl.cli import misc, reconcile, sandbox, state
+
+    reconcile.register(app)
+    misc.register(app)
+    app.add_typer(state.app, name="state", help="Inspect and repair recorded state.")
+    app.add_typer(sandbox.app, name="sandbox", help="Run the local emulators as a background service.")
+
+
+_register()
+
+
+def main() -> None:
+    """Console entry point."""
+    import click
+
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except click.ClickException as exc:
+        # Usage errors exit 1, not click's 2: 2 means "changes pending" here.
+        exc.show()
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        from penguinctl.core.errors import PenguinError
+
+        if isinstance(exc, PenguinError):
+            _report(exc)
+            sys.exit(exc.exit_code)
+        path = _log_traceback()
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}; details in {path}\n")
+        sys.exit(1)
+
+
+def _report(exc: Any) -> None:
+    from penguinctl.cli.output import Output
+
+    mode = "json" if any(a in ("-o=json", "--output=json") for a in sys.argv) or _argv_pair("json") else "text"
+    Output(mode).error(exc)
+
+
+def _argv_pair(value: str) -> bool:
+    args = sys.argv
+    return any(a in ("-o", "--output") and i + 1 < len(args) and args[i + 1] == value for i, a in enumerate(args))
+
+
+def _log_traceback() -> str:
+    import datetime
+    import traceback
+    from pathlib import Path
+
+    from penguinctl.core.errors import redact
+
+    try:
+        from penguinctl.workspace import find_root
+
+        base = find_root(os.environ.get("PENGUIN_WORKSPACE")) / "state" / "logs"
+    except Exception:  # noqa: BLE001
+        base = Path.home() / ".cache" / "penguinctl" / "logs"
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = base / f"error-{stamp}-{os.getpid()}.log"
+    path.write_text(redact(traceback.format_exc()))
+    return str(path)

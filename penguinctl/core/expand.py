@@ -1,0 +1,246 @@
+"""Expansion: validated specs → desired resources (plain data with references).
+
+One function per kind. The result is deterministic: the same specs give the
+same resources in the same order, which the plan's checksum relies on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from penguinctl.core.errors import Issue, ValidationFailed
+from penguinctl.core.resource import Generated, Ref, Resource
+from penguinctl.dns.recipes import mail_domain_records
+
+
+def expand(specs: Any, *, tenants: Iterable[str] | None = None) -> list[Resource]:
+    """Expand a :class:`~penguinctl.spec.SpecSet` into resources.
+
+    ``tenants`` limits the result to those tenants (``--target``).
+    """
+    wanted = set(tenants) if tenants is not None else None
+    out: dict[str, Resource] = {}
+
+    def add(resource: Resource) -> None:
+        if wanted is not None and resource.tenant not in wanted:
+            return
+        out.setdefault(resource.key, resource)
+
+    for name, doc in specs.tenants.items():
+        spec = doc.spec
+        add(
+            Resource(
+                key=f"tenant/{name}",
+                provider="tenant",
+                tenant=name,
+                attrs={
+                    "display_name": spec.display_name or name,
+                    "contact": spec.contact,
+                    "plan": spec.plan,
+                    "labels": dict(doc.labels),
+                },
+                why=f"tenant {name} owns its servers, domains and mailboxes",
+                source=doc.source,
+            )
+        )
+
+    for name, doc in specs.servers.items():
+        add(_server(name, doc, specs))
+
+    for _name, doc in specs.mail_domains.items():
+        for resource in _mail_domain(doc, specs):
+            add(resource)
+
+    if wanted is not None:
+        unknown = wanted - {r.tenant for r in out.values()}
+        if unknown:
+            raise ValidationFailed(
+                [Issue(f"--target names unknown tenant '{t}'") for t in sorted(unknown)]
+            )
+    return list(out.values())
+
+
+def _tenant_instance(specs: Any, tenant: str, role: str) -> str:
+    doc = specs.tenants.get(tenant)
+    providers = getattr(doc.spec, "providers", None) if doc else None
+    return (getattr(providers, role, None) if providers else None) or "default"
+
+
+def _server(name: str, doc: Any, specs: Any) -> Resource:
+    spec = doc.spec
+    key = f"server/{name}"
+    if spec.provider == "existing":
+        attrs: dict[str, Any] = {
+            "name": name,
+            "tenant": spec.tenant,
+            "address": spec.address,
+            "ssh_user": spec.ssh_user,
+            "ssh_port": spec.ssh_port,
+            "ssh_key": spec.ssh_key,
+            "mail_host": spec.mail_host,
+            "tags": list(spec.tags),
+        }
+        why = f"existing server {spec.address} sends as {spec.mail_host}"
+    else:
+        attrs = {
+            "name": name,
+            "tenant": spec.tenant,
+            "location": spec.location,
+            "plan": spec.plan,
+            "image": spec.image,
+            "ssh_keys": list(spec.ssh_keys),
+            "mail_host": spec.mail_host,
+            "extra_ips": spec.extra_ips,
+            "tags": list(spec.tags),
+        }
+        why = f"{spec.plan} VPS in {spec.location} sending as {spec.mail_host}"
+    return Resource(
+        key=key,
+        provider=spec.provider,
+        tenant=spec.tenant,
+        attrs=attrs,
+        why=why,
+        instance=spec.instance or _tenant_instance(specs, spec.tenant, "servers"),
+        depends_on=(f"tenant/{spec.tenant}",),
+        source=doc.source,
+    )
+
+
+def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
+    spec = doc.spec
+    tenant = spec.tenant
+    domain = spec.domain
+    server_key = f"server/{spec.server}"
+    server = specs.servers[spec.server].spec
+    selector = spec.dkim.selector
+    dns = spec.dns
+    zone = (dns.zone if dns and dns.zone else None) or domain
+    ttl = dns.ttl if dns else 300
+    dns_instance = (dns.instance if dns else None) or _tenant_instance(specs, tenant, "dns")
+    mailu_instance = _tenant_instance(specs, tenant, "mailu")
+    dkim_key = f"dkim_key/{domain}/{selector}"
+    mailu_key = f"mailu_domain/{domain}"
+    src = doc.source
+
+    resources = [
+        Resource(
+            key=dkim_key,
+            provider="local",
+            tenant=tenant,
+            attrs={
+                "domain": domain,
+                "selector": selector,
+                "bits": 2048,
+                "private_key": Generated("rsa2048"),
+            },
+            why=f"RSA-2048 DKIM key for {domain}, generated here and kept encrypted in the store",
+            depends_on=(f"tenant/{tenant}",),
+            sensitive=frozenset({"private_key"}),
+            source=src,
+        ),
+        Resource(
+            key=mailu_key,
+            provider="mailu",
+            tenant=tenant,
+            attrs={
+                "server": spec.server,
+                "domain": domain,
+                "dkim_selector": selector,
+                "dkim_key": dkim_key,
+            },
+            why=f"MailU on {server.mail_host} accepts and signs mail for {domain}",
+            instance=mailu_instance,
+            depends_on=(server_key, dkim_key),
+            source=src,
+        ),
+    ]
+    for box in spec.mailboxes:
+        address = f"{box.name}@{domain}"
+        resources.append(
+            Resource(
+                key=f"mailu_mailbox/{address}",
+                provider="mailu",
+                tenant=tenant,
+                attrs={
+                    "server": spec.server,
+                    "address": address,
+                    "display_name": box.display_name or box.name,
+                    "quota_mb": box.quota_mb,
+                    "sender": box.sender,
+                    "password_ref": box.password,
+                    "password": Generated("password") if box.password is None else "(reference)",
+                },
+                why=f"{'sending ' if box.sender else ''}mailbox {address}",
+                instance=mailu_instance,
+                depends_on=(mailu_key,),
+                sensitive=frozenset({"password"}),
+                source=src,
+            )
+        )
+    for recipe in mail_domain_records(
+        domain=domain,
+        zone=zone,
+        mail_host=server.mail_host,
+        server_key=server_key,
+        dkim_key=dkim_key,
+        selector=selector,
+        mailu_domain_key=mailu_key,
+        spf=spec.spf,
+        dmarc=spec.dmarc,
+    ):
+        resources.append(_record(recipe.key, recipe, ttl, tenant, dns_instance, src))
+    for extra in spec.extra_records:
+        fqdn = zone if extra.name in ("@", "") else (
+            extra.name if extra.name.endswith(zone) else f"{extra.name}.{zone}"
+        )
+        rel = "@" if fqdn == zone else fqdn.removesuffix("." + zone)
+        key = f"dns_record/{zone}/{extra.type}/{rel}/extra"
+        resources.append(
+            Resource(
+                key=key,
+                provider=_dns_provider(specs, tenant),
+                tenant=tenant,
+                attrs={
+                    "zone": zone,
+                    "name": fqdn,
+                    "type": extra.type,
+                    "content": extra.content,
+                    "ttl": extra.ttl or ttl,
+                    "priority": extra.priority,
+                    "proxied": False,
+                },
+                why="extra record from the spec",
+                instance=dns_instance,
+                depends_on=(f"tenant/{tenant}",),
+                source=src,
+            )
+        )
+    return resources
+
+
+def _dns_provider(specs: Any, tenant: str) -> str:
+    # The DNS provider type follows the instance; without a workspace here, the
+    # engine rewrites it when the instance is a PowerDNS one (see engine._bind).
+    return "cloudflare"
+
+
+def _record(key: str, recipe: Any, ttl: int, tenant: str, instance: str, src: str | None) -> Resource:
+    return Resource(
+        key=key,
+        provider="cloudflare",
+        tenant=tenant,
+        attrs={
+            "zone": recipe.zone,
+            "name": recipe.name,
+            "type": recipe.type,
+            "content": recipe.content,
+            "ttl": ttl,
+            "priority": recipe.priority,
+            "proxied": False,
+        },
+        why=recipe.why,
+        instance=instance,
+        depends_on=(f"tenant/{tenant}", *recipe.depends_on),
+        source=src,
+    )

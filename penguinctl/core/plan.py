@@ -1,0 +1,377 @@
+"""Changes and plans: immutable data, deterministic order, a JSON form and a checksum.
+
+A plan never writes. Its JSON form (schema version :data:`PLAN_SCHEMA`) is the
+contract for CI pipelines; see ``docs`` in ARCHITECTURE.md ("Plan JSON").
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from penguinctl.core import graph, registry
+from penguinctl.core.errors import PlanMismatch
+from penguinctl.core.resource import (
+    GENERATED,
+    SENSITIVE,
+    Generated,
+    Recorded,
+    Ref,
+    Resource,
+    digest,
+    from_jsonable,
+    to_jsonable,
+)
+
+PLAN_SCHEMA = 1
+ACTIONS = ("create", "update", "replace", "delete")
+# Deletion order: dependents first.
+DELETE_RANK = {
+    "dns_record": 0,
+    "mailu_mailbox": 1,
+    "mailu_domain": 2,
+    "dkim_key": 3,
+    "server": 4,
+    "tenant": 9,
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    before: Any
+    after: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.name, "before": _show(self.before), "after": _show(self.after)}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned change. ``desired`` is None for deletes; ``recorded`` None for creates."""
+
+    action: str
+    key: str
+    tenant: str
+    provider: str
+    instance: str
+    why: str
+    fields: tuple[FieldChange, ...] = ()
+    replaces: tuple[str, ...] = ()
+    desired: Resource | None = None
+    recorded: Recorded | None = None
+    drift: bool = False
+    protected: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.key.split("/", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "key": self.key,
+            "kind": self.kind,
+            "tenant": self.tenant,
+            "provider": self.provider,
+            "instance": self.instance,
+            "why": self.why,
+            "fields": [f.to_json() for f in self.fields],
+            "replaces": list(self.replaces),
+            "drift": self.drift,
+            "source": self.desired.source if self.desired else None,
+        }
+
+
+def _show(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return str(value)
+    if isinstance(value, Generated):
+        return GENERATED
+    return to_jsonable(value)
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+    unchanged: int
+    workspace: str
+    profile: str | None
+    targets: list[str] | None
+    state_fingerprint: str
+    created_at: float = field(default_factory=time.time)
+    warnings: list[str] = field(default_factory=list)
+    drifted: list[str] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def counts(self) -> dict[str, int]:
+        counter = Counter(c.action for c in self.changes)
+        return {a: counter.get(a, 0) for a in ACTIONS} | {"unchanged": self.unchanged}
+
+    def by_tenant(self) -> dict[str, dict[str, int]]:
+        out: dict[str, Counter[str]] = {}
+        for c in self.changes:
+            out.setdefault(c.tenant, Counter())[c.action] += 1
+        return {t: {a: n.get(a, 0) for a in ACTIONS} for t, n in sorted(out.items())}
+
+    @property
+    def checksum(self) -> str:
+        return digest(
+            {
+                "schema": PLAN_SCHEMA,
+                "workspace": self.workspace,
+                "profile": self.profile,
+                "targets": self.targets,
+                "state": self.state_fingerprint,
+                "changes": [_saved_change(c) for c in self.changes],
+            }
+        )
+
+    def to_json(self, *, full: bool = False) -> dict[str, Any]:
+        """The documented, versioned JSON form. ``full`` adds what ``apply PLANFILE`` needs."""
+        data: dict[str, Any] = {
+            "schema": PLAN_SCHEMA,
+            "workspace": self.workspace,
+            "profile": self.profile,
+            "targets": self.targets,
+            "created_at": self.created_at,
+            "checksum": self.checksum,
+            "summary": self.counts(),
+            "tenants": self.by_tenant(),
+            "warnings": self.warnings,
+            "drift": self.drifted,
+            "changes": [c.to_json() for c in self.changes],
+        }
+        if full:
+            data["state_fingerprint"] = self.state_fingerprint
+            data["saved"] = [_saved_change(c) for c in self.changes]
+        return data
+
+
+def _saved_change(c: Change) -> dict[str, Any]:
+    """What apply needs to replay a change (secrets are never in attrs: they are generated)."""
+    d = c.desired
+    return {
+        "action": c.action,
+        "key": c.key,
+        "tenant": c.tenant,
+        "provider": c.provider,
+        "instance": c.instance,
+        "why": c.why,
+        "replaces": list(c.replaces),
+        "desired": None
+        if d is None
+        else {
+            "attrs": to_jsonable(dict(d.attrs)),
+            "depends_on": list(d.depends_on),
+            "sensitive": sorted(d.sensitive),
+            "source": d.source,
+        },
+    }
+
+
+def load_saved(data: Mapping[str, Any], recorded: Mapping[str, Recorded]) -> Plan:
+    """Rebuild a plan saved with ``to_json(full=True)``; refuse a tampered file."""
+    if data.get("schema") != PLAN_SCHEMA or "saved" not in data:
+        raise PlanMismatch("not a penguinctl plan file (or from another version)")
+    changes = []
+    for s in data["saved"]:
+        desired = None
+        if s["desired"] is not None:
+            desired = Resource(
+                key=s["key"],
+                provider=s["provider"],
+                tenant=s["tenant"],
+                attrs=from_jsonable(s["desired"]["attrs"]),
+                why=s["why"],
+                instance=s["instance"],
+                depends_on=tuple(s["desired"]["depends_on"]),
+                sensitive=frozenset(s["desired"]["sensitive"]),
+                source=s["desired"]["source"],
+            )
+        changes.append(
+            Change(
+                action=s["action"],
+                key=s["key"],
+                tenant=s["tenant"],
+                provider=s["provider"],
+                instance=s["instance"],
+                why=s["why"],
+                replaces=tuple(s["replaces"]),
+                desired=desired,
+                recorded=recorded.get(s["key"]),
+            )
+        )
+    plan = Plan(
+        changes=changes,
+        unchanged=data["summary"]["unchanged"],
+        workspace=data["workspace"],
+        profile=data["profile"],
+        targets=data["targets"],
+        state_fingerprint=data["state_fingerprint"],
+        created_at=data["created_at"],
+    )
+    if plan.checksum != data.get("checksum"):
+        raise PlanMismatch(
+            "the plan file's checksum does not match its content",
+            hint="the file was edited or corrupted; run `penguinctl plan --out FILE` again",
+        )
+    return plan
+
+
+def state_fingerprint(recorded: Mapping[str, Recorded]) -> str:
+    return digest(
+        sorted(
+            (r.key, r.id, r.status, json.dumps(r.attrs, sort_keys=True, default=str))
+            for r in recorded.values()
+        )
+    )
+
+
+def mask(resource: Resource, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes as they may be shown or stored: sensitive values masked."""
+    out: dict[str, Any] = {}
+    for k, v in attrs.items():
+        if isinstance(v, Generated):
+            out[k] = GENERATED
+        elif k in resource.sensitive and v not in (GENERATED, "(reference)", None):
+            out[k] = SENSITIVE
+        else:
+            out[k] = v
+    return out
+
+
+def diff(
+    desired: list[Resource],
+    recorded: Mapping[str, Recorded],
+    *,
+    workspace: str,
+    profile: str | None = None,
+    targets: list[str] | None = None,
+    live: Mapping[str, Recorded] | None = None,
+) -> Plan:
+    """Compare desired resources with recorded (or, when ``live`` is given, live) state.
+
+    Recorded resources of tenants outside ``targets`` are left alone; within
+    scope, a recorded resource that no spec declares any more is deleted.
+    """
+    by_key = {r.key: r for r in desired}
+    graph.check(desired, known=recorded.keys())
+    order = graph.topo_order({k: r.dependencies() & by_key.keys() for k, r in by_key.items()})
+    scope = set(targets) if targets else None
+    current = dict(recorded)
+    drifted: list[str] = []
+    if live is not None:
+        for key, rec in live.items():
+            if key in current and current[key].attrs != rec.attrs:
+                drifted.append(key)
+            current[key] = rec
+        for key in list(current):
+            if key not in live and (scope is None or current[key].tenant in scope):
+                drifted.append(key)
+                del current[key]  # gone outside penguinctl: plan re-creates it
+
+    pending_outputs: set[str] = set()  # producers whose outputs are unknown until apply
+    changes: list[Change] = []
+    unchanged = 0
+    for key in order:
+        res = by_key[key]
+        provider = registry.get(res.provider, res.kind)
+        rec = current.get(key)
+        after = mask(res, _resolve_known(res.attrs, current, pending_outputs))
+        if rec is None:
+            pending_outputs.add(key)
+            changes.append(
+                Change(
+                    "create",
+                    key,
+                    res.tenant,
+                    res.provider,
+                    res.instance,
+                    res.why,
+                    tuple(FieldChange(k, None, v) for k, v in after.items() if v is not None),
+                    desired=res,
+                    protected=provider.protected,
+                )
+            )
+            continue
+        result = provider.diff(rec.attrs, {k: v for k, v in after.items() if not isinstance(v, Ref)})
+        ref_fields = tuple(
+            k for k, v in after.items() if isinstance(v, Ref) and k not in result.changed
+        )
+        changed = tuple(sorted(set(result.changed) | set(ref_fields)))
+        if not changed:
+            unchanged += 1
+            continue
+        action = "replace" if result.replaces else "update"
+        if action == "replace":
+            pending_outputs.add(key)
+        changes.append(
+            Change(
+                action,
+                key,
+                res.tenant,
+                res.provider,
+                res.instance,
+                res.why,
+                tuple(FieldChange(k, rec.attrs.get(k), after.get(k)) for k in changed),
+                replaces=tuple(result.replaces),
+                desired=res,
+                recorded=rec,
+                drift=key in drifted,
+                protected=provider.protected,
+            )
+        )
+
+    deletes = [
+        rec
+        for k, rec in current.items()
+        if k not in by_key and (scope is None or rec.tenant in scope)
+    ]
+    deletes.sort(key=lambda r: (DELETE_RANK.get(r.kind, 5), r.key))
+    for rec in deletes:
+        provider = registry.get(rec.provider, rec.kind)
+        changes.append(
+            Change(
+                "delete",
+                rec.key,
+                rec.tenant,
+                rec.provider,
+                rec.instance,
+                "no spec declares it any more",
+                tuple(FieldChange(k, v, None) for k, v in rec.attrs.items() if v is not None),
+                recorded=rec,
+                protected=provider.protected,
+            )
+        )
+    in_scope = {k: r for k, r in recorded.items() if scope is None or r.tenant in scope}
+    return Plan(
+        changes=changes,
+        unchanged=unchanged,
+        workspace=workspace,
+        profile=profile,
+        targets=sorted(scope) if scope else None,
+        state_fingerprint=state_fingerprint(in_scope),
+        drifted=sorted(set(drifted)),
+    )
+
+
+def _resolve_known(value: Any, current: Mapping[str, Recorded], pending: set[str]) -> Any:
+    """Resolve references whose producer is recorded and not about to change."""
+    if isinstance(value, Ref):
+        rec = current.get(value.key)
+        if rec is None or value.key in pending or value.output not in rec.outputs:
+            return value
+        return value.render(rec.outputs[value.output])
+    if isinstance(value, Mapping):
+        return {k: _resolve_known(v, current, pending) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_resolve_known(v, current, pending) for v in value]
+    return value

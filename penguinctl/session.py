@@ -1,0 +1,90 @@
+"""A session: one command's workspace, store, sandbox and provider contexts, opened lazily.
+
+The CLI builds a :class:`Session` from its global options and calls the
+operations in :mod:`penguinctl.ops`; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from penguinctl import workspace as ws_mod
+from penguinctl.core.context import CallContext
+from penguinctl.workspace import Workspace
+
+log = logging.getLogger("penguinctl")
+
+
+@dataclass
+class Session:
+    workspace_dir: str | None = None
+    profile: str | None = None
+    sandbox: bool | None = None
+    progress: Callable[[str], None] = field(default=lambda _msg: None)
+    _sandbox_handle: Any = None
+
+    @cached_property
+    def ws(self) -> Workspace:
+        return ws_mod.load(self.workspace_dir, profile=self.profile, sandbox=self.sandbox)
+
+    @cached_property
+    def store(self) -> Any:
+        from penguinctl.store import open_store
+        from penguinctl.store.crypto import load_secret_box
+
+        self.ws.state_dir.mkdir(parents=True, exist_ok=True)
+        box = load_secret_box(self.ws.secret_key)
+        return open_store(self.ws.store_url, secret_key=box, backup_dir=self.ws.state_dir / "backups")
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        if not self.ws.sandbox:
+            return {}
+        return dict(self.sandbox_handle.endpoints)
+
+    @property
+    def sandbox_handle(self) -> Any:
+        if self._sandbox_handle is None:
+            from penguinctl.sandbox.host import ensure_running
+
+            self._sandbox_handle = ensure_running(self.ws.state_dir / "sandbox")
+        return self._sandbox_handle
+
+    def context(self, provider_type: str, instance: str, tenant: str) -> CallContext:
+        """The provider context for one call (credentials stay references until used)."""
+        services = {"store": self.store}
+        if provider_type in ("tenant", "local"):
+            return CallContext(
+                provider_type=provider_type,
+                tenant=tenant,
+                get_secret=self.store.get_secret,
+                put_secret=self.store.put_secret,
+                logger=self.progress,
+                services=services,
+            )
+        inst = self.ws.instance(provider_type, instance)
+        return CallContext(
+            provider_type=provider_type,
+            instance=inst.name,
+            tenant=tenant,
+            settings=inst.settings,
+            credentials=inst.credentials,
+            endpoints=self.endpoints,
+            sandbox=self.ws.sandbox,
+            base_dir=self.ws.root,
+            get_secret=self.store.get_secret,
+            put_secret=self.store.put_secret,
+            logger=self.progress,
+            services=services,
+        )
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+        if self._sandbox_handle is not None:
+            self._sandbox_handle.close()
+            self._sandbox_handle = None

@@ -1,0 +1,80 @@
+"""Verifications run at the end of apply; areas register theirs here.
+
+A verifier takes the session and returns :class:`Check` results with stable
+codes (``DNS001``…), in Mail-in-a-Box's ok / warn / error style. The DNS check
+here asks the live DNS (in the sandbox: the sandbox DNS server) whether every
+record penguinctl recorded is served as recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    status: str  # ok | warn | error
+    subject: str
+    message: str
+
+
+Verifier = Callable[[Any], list[Check]]
+_VERIFIERS: list[Verifier] = []
+
+
+def register(fn: Verifier) -> Verifier:
+    _VERIFIERS.append(fn)
+    return fn
+
+
+def run_all(session: Any) -> list[Check]:
+    results: list[Check] = []
+    for fn in _VERIFIERS:
+        results.extend(fn(session))
+    return results
+
+
+def _txt_join(rdata: Any) -> str:
+    return "".join(s.decode() for s in rdata.strings)
+
+
+@register
+def dns_records_served(session: Any) -> list[Check]:
+    """DNS001: every recorded DNS record is served with the recorded content."""
+    records = [r for r in session.store.recorded().values() if r.kind == "dns_record"]
+    if not records:
+        return []
+    import dns.exception
+    import dns.resolver
+
+    resolver = dns.resolver.Resolver(configure=not session.ws.sandbox)
+    if session.ws.sandbox:
+        host, port = session.sandbox_handle.dns_address
+        resolver.nameservers = [host]
+        resolver.port = port
+    resolver.lifetime = 3.0
+    out: list[Check] = []
+    for rec in records:
+        name, rtype = rec.attrs["name"], rec.attrs["type"]
+        want = str(rec.attrs.get("content", ""))
+        try:
+            answer = resolver.resolve(name, rtype, raise_on_no_answer=False)
+            if rtype == "TXT":
+                got = [_txt_join(r) for r in answer]
+            elif rtype == "MX":
+                got = [r.exchange.to_text().rstrip(".") for r in answer]
+            else:
+                got = [r.to_text().rstrip(".") for r in answer]
+        except (dns.exception.DNSException, OSError) as exc:
+            out.append(Check("DNS001", "error", f"{name} {rtype}", f"lookup failed: {exc}"))
+            continue
+        if want.rstrip(".") in got:
+            out.append(Check("DNS001", "ok", f"{name} {rtype}", "served as recorded"))
+        else:
+            out.append(
+                Check("DNS001", "error", f"{name} {rtype}", f"served {got or 'nothing'}, expected {want[:60]}")
+            )
+    return out
