@@ -86,7 +86,9 @@ def parse_answer(answer: DnsAnswer) -> tuple[dns.name.Name, dns.rdata.Rdata]:
     rdtype = dns.rdatatype.from_text(answer.type.upper())
     if rdtype in (dns.rdatatype.TXT, dns.rdatatype.SPF):
         return name, _txt_rdata(rdtype, answer.content)
-    return name, dns.rdata.from_text(IN, rdtype, answer.content, origin=dns.name.root)
+    return name, dns.rdata.from_text(
+        IN, rdtype, answer.content, origin=dns.name.root, relativize=False
+    )
 
 
 @dataclass
@@ -265,12 +267,7 @@ class DnsServer:
             ):
                 response.set_rcode(dns.rcode.REFUSED)
             else:
-                result = self.index().resolve(question.name, question.rdtype)
-                response.set_rcode(result.rcode)
-                response.answer = result.answer
-                response.authority = result.authority
-                if result.authoritative:
-                    response.flags |= dns.flags.AA
+                self._answer(response, question.name, question.rdtype)
         limit = 65535 if not udp else (max(512, query.payload) if query.edns >= 0 else 512)
         try:
             return response.to_wire(max_size=limit)
@@ -280,9 +277,25 @@ class DnsServer:
             response.flags |= dns.flags.TC
             return response.to_wire(max_size=limit)
 
+    def _answer(self, response: dns.message.Message, qname: dns.name.Name, qtype: int) -> None:
+        try:
+            result = self.index().resolve(qname, qtype)
+        except Exception:  # a bug here must answer SERVFAIL, not leave the client hanging
+            log.exception("sandbox DNS failed on %s %s", qname, dns.rdatatype.to_text(qtype))
+            response.set_rcode(dns.rcode.SERVFAIL)
+            return
+        response.set_rcode(result.rcode)
+        response.answer = result.answer
+        response.authority = result.authority
+        if result.authoritative:
+            response.flags |= dns.flags.AA
+
     def start(self) -> DnsServer:
         for server, name in ((self._udp, "sandbox-dns-udp"), (self._tcp, "sandbox-dns-tcp")):
-            thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+            # A short poll interval keeps close() (and every test teardown) fast.
+            thread = threading.Thread(
+                target=server.serve_forever, args=(0.05,), name=name, daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         return self

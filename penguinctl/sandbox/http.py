@@ -125,7 +125,10 @@ def serving(
     set ``emulator.dirty``; ``health()``, when given, answers ``GET /_sandbox/health``.
     """
     server = EmulatorServer((host, port), emulators, on_change, health)
-    thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
+    # A short poll interval makes shutdown() return quickly (fast test teardown).
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="sandbox-http", daemon=True
+    )
     thread.start()
     try:
         yield server
