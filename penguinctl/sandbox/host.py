@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from penguinctl.core.errors import LockedError
+from penguinctl.core.errors import LockedError, PenguinError
 from penguinctl.sandbox import registry
 from penguinctl.sandbox.addresses import AddressPool
 from penguinctl.sandbox.base import DnsAnswer, Emulator
@@ -301,7 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--port", type=int, default=0)
     serve_cmd.add_argument("--dns-port", type=int, default=0)
     args = parser.parse_args(argv)
-    serve(args.state_dir, port=args.port, dns_port=args.dns_port)
+    try:
+        serve(args.state_dir, port=args.port, dns_port=args.dns_port)
+    except PenguinError as exc:  # one line in service.log, which start_background quotes
+        print(f"error: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -77,6 +77,7 @@ def test_background_service_lifecycle(state_dir: Path) -> None:
     assert not (state_dir / "service.json").exists()
     assert stop(state_dir) is False
     assert status(state_dir)["running"] is False
+    assert "Traceback" not in (state_dir / "service.log").read_text()  # SIGTERM-clean
 
     # The state survived the service; reset then clears it.
     mailu_state = json.loads((state_dir / "mailu.json").read_text())
@@ -95,6 +96,13 @@ def test_stale_service_file_is_ignored(state_dir: Path) -> None:
         assert handle.world is not None  # started in-process instead
     assert stop(state_dir) is False  # nothing of ours to signal
     assert not (state_dir / "service.json").exists()
+
+
+def test_start_background_reports_a_failed_start(state_dir: Path) -> None:
+    with SandboxWorld(state_dir), pytest.raises(PenguinError) as caught:
+        start_background(state_dir, timeout=10)  # the child cannot take the lock
+    assert "exited at start-up" in caught.value.message
+    assert "in use by another process" in (caught.value.hint or "")
 
 
 def test_reset_refused_while_an_in_process_world_runs(state_dir: Path) -> None:
