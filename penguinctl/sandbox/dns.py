@@ -107,7 +107,9 @@ class DnsServer:
             response.flags |= dns.flags.TC
             return response.to_wire(max_size=limit)
 
-    def _answer(self, response: dns.message.Message, qname: dns.name.Name, qtype: int) -> None:
+    def _answer(
+        self, response: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType
+    ) -> None:
         try:
             result = self.index().resolve(qname, qtype)
         except Exception:  # a bug here must answer SERVFAIL, not leave the client hanging

@@ -234,10 +234,10 @@ def _merge_item(
                 del config["user"][email]
                 counts["Deleted", "user"] += 1
         return
-    key = item.get(primary)
-    if not isinstance(key, str) or not key:
+    given = item.get(primary)
+    if not isinstance(given, str) or not given:
         raise InvalidImport(f"{where}.{primary}: Missing data for required field.")
-    key = key.lower()
+    key = given.lower()
     allowed = (
         set(defaults) | {primary} | ({"password", "hash_password"} if section == "user" else set())
     )

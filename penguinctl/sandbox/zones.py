@@ -52,7 +52,7 @@ def _unescape(value: str) -> bytes:
     )
 
 
-def _txt_rdata(rdtype: int, content: str) -> dns.rdata.Rdata:
+def _txt_rdata(rdtype: dns.rdatatype.RdataType, content: str) -> dns.rdata.Rdata:
     """TXT content as Cloudflare stores it: quoted strings, or one bare string.
 
     A bare string is one value (spaces included), split into 255-byte pieces as
@@ -81,7 +81,7 @@ def parse_answer(answer: DnsAnswer) -> tuple[dns.name.Name, dns.rdata.Rdata]:
 
 @dataclass
 class Result:
-    rcode: int
+    rcode: dns.rcode.Rcode
     answer: list[dns.rrset.RRset] = field(default_factory=list)
     authority: list[dns.rrset.RRset] = field(default_factory=list)
     authoritative: bool = True
@@ -147,7 +147,7 @@ class ZoneIndex:
         """The longest zone apex at or above ``name`` (O(labels))."""
         return self._apex(self.zones, name)
 
-    def _negative(self, zone: dns.name.Name, rcode: int) -> Result:
+    def _negative(self, zone: dns.name.Name, rcode: dns.rcode.Rcode) -> Result:
         soa = self.nodes[zone][dns.rdatatype.SOA]
         ttl = min(soa.ttl, soa[0].minimum)  # RFC 2308 §5: negative TTL
         rrset = dns.rrset.RRset(zone, IN, dns.rdatatype.SOA)
@@ -155,7 +155,9 @@ class ZoneIndex:
         rrset.ttl = ttl
         return Result(rcode, authority=[rrset])
 
-    def resolve(self, qname: dns.name.Name, qtype: int, depth: int = 0) -> Result:
+    def resolve(
+        self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType, depth: int = 0
+    ) -> Result:
         zone = self.zone_of(qname)
         if zone is None:
             return Result(dns.rcode.REFUSED, authoritative=False)
