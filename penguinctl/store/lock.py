@@ -24,11 +24,11 @@ import sqlalchemy as sa
 
 from penguinctl.core.errors import LockedError
 from penguinctl.store.migrate import LOCK_CLASS
-from penguinctl.store.tables import WorkspaceLockTable
+from penguinctl.store.tables import WorkspaceLockTable, table
 from penguinctl.store.types import utcnow
 
 WORKSPACE_LOCK = 1
-_T = WorkspaceLockTable.__table__
+_T = table(WorkspaceLockTable)
 _HOLDERS = sa.text(
     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
@@ -147,7 +147,9 @@ class WorkspaceLock:
             if self._pg:
                 pids = [r[0] for r in conn.execute(_HOLDERS, _KEYS)]
                 for pid in pids:
-                    conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+                    # Waits (up to 5 s) until the session is gone, so the lock
+                    # is free when we return.
+                    conn.execute(sa.text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
                 removed = removed or bool(pids)
         return removed
 

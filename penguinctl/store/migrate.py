@@ -26,7 +26,7 @@ import penguinctl
 from penguinctl.core.errors import StoreError
 from penguinctl.store import db
 from penguinctl.store.migrations import LOCATION
-from penguinctl.store.tables import MetaTable
+from penguinctl.store.tables import MetaTable, table
 
 log = logging.getLogger("penguinctl.store")
 
@@ -112,7 +112,7 @@ def upgrade(engine: sa.Engine, *, backup_dir: Path | None) -> tuple[list[str], P
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
-        meta = MetaTable.__table__
+        meta = table(MetaTable)
         facts = {"penguinctl_version": penguinctl.__version__, "schema_revision": missing[-1]}
         conn.execute(sa.delete(meta).where(meta.c.key.in_(facts)))
         conn.execute(sa.insert(meta), [{"key": k, "value": v} for k, v in facts.items()])

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from penguinctl.core.errors import SecretKeyError
 from penguinctl.store.crypto import SecretBox, expects_hint
-from penguinctl.store.tables import SecretTable
+from penguinctl.store.tables import SecretTable, table
 from penguinctl.store.types import utcnow
 
 _NO_KEY_HINT = "set PENGUIN_SECRET_KEY (base64 of 32 bytes) or PENGUIN_SECRET_KEY_FILE"
@@ -62,9 +62,7 @@ class SecretsMixin:
             "created_at": utcnow(),
         }
         with self._writing() as session:
-            session.execute(
-                self._upsert(SecretTable.__table__, values, ["tenant", "owner", "name"])
-            )
+            session.execute(self._upsert(table(SecretTable), values, ["tenant", "owner", "name"]))
 
     def drop_secrets(self, owner: str) -> None:
         """Forget every secret of the resource ``owner`` (after it was deleted)."""

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -33,6 +33,7 @@ from penguinctl.store.tables import (
     ResourceTable,
     RunTable,
     TenantTable,
+    table,
 )
 from penguinctl.store.types import utcnow
 
@@ -146,7 +147,7 @@ class Store(SecretsMixin):
             "run_id": run_id,
         }
         with self._writing() as session:
-            session.execute(self._upsert(ResourceTable.__table__, values, ["key"]))
+            session.execute(self._upsert(table(ResourceTable), values, ["key"]))
 
     def remove(self, key: str) -> None:
         with self._writing() as session:
@@ -237,9 +238,9 @@ class Store(SecretsMixin):
             "created_at": now,
             "updated_at": now,
         }
-        table = TenantTable.__table__
         with self._writing() as session:
-            session.execute(self._upsert(table, values, ["name"], keep=("created_at",)))
+            upsert = self._upsert(table(TenantTable), values, ["name"], keep=("created_at",))
+            session.execute(upsert)
 
     def tenants(self) -> list[dict[str, Any]]:
         query = select(TenantTable).order_by(col(TenantTable.name))
@@ -282,17 +283,17 @@ class Store(SecretsMixin):
         self, table: Any, values: dict[str, Any], keys: list[str], keep: tuple[str, ...] = ()
     ) -> Any:
         """INSERT … ON CONFLICT DO UPDATE, in the dialect's own syntax."""
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         stmt = insert(table).values(values)
         update = {c: stmt.excluded[c] for c in values if c not in keys and c not in keep}
         return stmt.on_conflict_do_update(index_elements=keys, set_=update)
 
     def _update(self, model: Any, row_id: int, values: dict[str, Any], what: str) -> None:
         with self._writing() as session:
-            done = session.execute(sa.update(model).where(model.id == row_id).values(values))
+            statement = sa.update(model).where(model.id == row_id).values(values)
+            done = cast("sa.CursorResult[Any]", session.execute(statement))
             if done.rowcount != 1:
                 raise StoreError(f"there is no {what} {row_id} in the store")
 

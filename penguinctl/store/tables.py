@@ -27,11 +27,17 @@ CHANGE_STATUSES = ("pending", "applied", "failed", "settled", "skipped")
 
 
 def _ts(nullable: bool = False) -> Any:
-    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable))
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable))
 
 
 def _json(nullable: bool = False) -> Any:
-    return Field(sa_column=sa.Column(JSONData, nullable=nullable))
+    return Field(default=None, sa_column=sa.Column(JSONData, nullable=nullable))
+
+
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a model (for INSERT … ON CONFLICT and bulk statements)."""
+    found: sa.Table = getattr(model, "__table__")  # noqa: B009 - not declared for type checkers
+    return found
 
 
 class RunTable(SQLModel, table=True):
@@ -45,7 +51,7 @@ class RunTable(SQLModel, table=True):
     finished_at: datetime | None = _ts(nullable=True)
     user: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     workspace: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
-    profile: str | None = Field(sa_column=sa.Column(sa.String(100), nullable=True))
+    profile: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
     status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     summary: dict[str, Any] = _json()
 
@@ -85,7 +91,7 @@ class ChangeTable(SQLModel, table=True):
     status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False, index=True))
     before: dict[str, Any] | None = _json(nullable=True)
     after: dict[str, Any] | None = _json(nullable=True)
-    error: str | None = Field(sa_column=sa.Column(sa.Text, nullable=True))
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     started_at: datetime = _ts()
     finished_at: datetime | None = _ts(nullable=True)
 
@@ -109,7 +115,9 @@ class TenantTable(SQLModel, table=True):
     __tablename__ = "tenants"
 
     name: str = Field(sa_column=sa.Column(sa.String(200), primary_key=True))
-    display_name: str | None = Field(sa_column=sa.Column(sa.String(500), nullable=True))
+    display_name: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(500), nullable=True)
+    )
     data: dict[str, Any] = _json()
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

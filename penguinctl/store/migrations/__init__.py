@@ -42,8 +42,9 @@ VERSIONS = LOCATION / "versions"
 
 def load_metadata() -> Any:
     """Import every ``penguinctl.<area>.tables`` module and return the shared metadata."""
-    import penguinctl
     from sqlmodel import SQLModel
+
+    import penguinctl
 
     for info in pkgutil.iter_modules(penguinctl.__path__):
         name = f"penguinctl.{info.name}.tables"
