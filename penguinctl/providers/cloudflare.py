@@ -1,0 +1,454 @@
+"""Cloudflare DNS records (``dns_record`` resources of provider type ``cloudflare``).
+
+It speaks the Cloudflare API v4 (apis.md §3) with httpx directly rather than the
+``cloudflare`` SDK: the SDK costs about 244 ms to import, retries on its own (we need
+our shared limiter and :func:`penguinctl.core.http.request`), and we need the batch
+endpoint on our own terms.
+
+**Ownership.** Every record penguinctl creates carries the comment ``penguinctl:<key>``
+(see :func:`marker`); tags are not used because some plans limit them. A record with the
+same name and type but without a ``penguinctl:`` comment is *foreign*: when it is in
+the way of ours (an SPF at the apex beside our SPF, a second DMARC, another MX, a CNAME
+clash) :meth:`CloudflareRecordProvider.create` raises :class:`Conflict`, and the only
+way past it is :func:`adopt`, which writes our marker on the foreign record.
+
+**Creates are never re-sent blindly.** A POST whose reply is lost (transport error or
+5xx) is settled by :meth:`~CloudflareRecordProvider.find` before it is sent again;
+81057/81058 ("already exists") are settled by reading the identical record back.
+Every other call is idempotent and retried by ``core.http.request``.
+
+Attributes: ``zone`` (apex, punycode), ``name`` (FQDN), ``type``, ``content`` (TXT:
+the whole unsplit text, unquoted; MX: target host), ``ttl`` (1 = automatic),
+``priority`` (MX, else None), ``proxied``. Outputs: ``id``, ``zone_id``, ``fqdn``.
+
+Context settings read: ``per_page`` (list page size, default 5000), ``timeout``
+(seconds, default 30), ``zones`` (zone names :meth:`list` covers besides those looked up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from penguinctl.core.errors import Conflict, NotFound, ProviderError, RateLimited
+from penguinctl.core.provider import Created, DiffResult, Observed, Provider, ProviderContext
+from penguinctl.providers._cloudflare_client import CloudflareClient
+
+MARKER = "penguinctl:"
+MAX_COMMENT = 100  # the Free plan's comment limit (apis.md §6 open question 4)
+POST_ATTEMPTS = 3
+DUPLICATE_CODES = frozenset({"81057", "81058"})
+TYPES = frozenset({"A", "AAAA", "CNAME", "MX", "TXT", "NS", "PTR"})
+HOST_TYPES = frozenset({"CNAME", "MX", "NS", "PTR"})
+PROXIABLE = frozenset({"A", "AAAA", "CNAME"})
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ALL_QUOTED = re.compile(r'^\s*(?:"(?:[^"\\]|\\.)*"\s*)+$')
+
+
+def marker(key: str) -> str:
+    """The ownership comment for ``key``; hashed when it would exceed the comment limit."""
+    text = MARKER + key
+    if len(text) <= MAX_COMMENT:
+        return text
+    return MARKER + "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def txt_join(content: str) -> str:
+    """TXT content as one string: quoted and split presentation form is joined back."""
+    if not _ALL_QUOTED.match(content):
+        return content
+    return "".join(re.sub(r"\\(.)", r"\1", m.group(1)) for m in _QUOTED.finditer(content.strip()))
+
+
+def canonical(rtype: str, field_name: str, value: Any) -> Any:
+    """The comparable form of one attribute of a record of type ``rtype``."""
+    if value is None:
+        return False if field_name == "proxied" else None
+    if field_name in ("zone", "name"):
+        return str(value).strip().rstrip(".").lower()
+    if field_name == "type":
+        return str(value).upper()
+    if field_name in ("ttl", "priority"):
+        if field_name == "priority" and rtype not in ("", "MX"):
+            return None
+        return int(value)
+    if field_name == "proxied":
+        return bool(value)
+    if field_name == "content":
+        text = str(value)
+        if rtype == "TXT" or (not rtype and text.startswith('"')):
+            return txt_join(text)
+        if rtype in HOST_TYPES:
+            return text.strip().rstrip(".").lower()
+        if rtype == "AAAA":
+            try:
+                return str(ipaddress.IPv6Address(text))
+            except ValueError:
+                return text
+    return value
+
+
+def _observed(record: Mapping[str, Any], zone: Mapping[str, Any]) -> Observed:
+    rtype = record["type"]
+    attrs = {
+        "zone": zone["name"],
+        "name": canonical(rtype, "name", record["name"]),
+        "type": rtype,
+        "content": canonical(rtype, "content", record["content"]),
+        "ttl": int(record["ttl"]),
+        "priority": record.get("priority") if rtype == "MX" else None,
+        "proxied": bool(record.get("proxied")),
+    }
+    return Observed(record["id"], attrs, _outputs(record, zone))
+
+
+def _outputs(record: Mapping[str, Any], zone: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": record["id"], "zone_id": zone["id"], "fqdn": record["name"].rstrip(".").lower()}
+
+
+def _body(attrs: Mapping[str, Any], comment: str | None = None) -> dict[str, Any]:
+    rtype = str(attrs["type"]).upper()
+    body: dict[str, Any] = {
+        "type": rtype,
+        "name": canonical(rtype, "name", attrs["name"]),
+        "content": canonical(rtype, "content", attrs["content"]),
+        "ttl": int(attrs.get("ttl") or 1),
+        "proxied": bool(attrs.get("proxied")),
+    }
+    if rtype == "MX":
+        body["priority"] = int(attrs["priority"])
+    if comment is not None:
+        body["comment"] = comment
+    return body
+
+
+def _family(content: str) -> str | None:
+    """``v=spf1``, ``v=dmarc1``…: the TXT tag that allows one record per name."""
+    head = txt_join(content).strip().split(";")[0].split(" ")[0].lower()
+    return head if head.startswith("v=") else None
+
+
+def _in_the_way(attrs: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Whether a foreign record ``other`` at the same name blocks our record."""
+    mine, theirs = str(attrs["type"]).upper(), other["type"]
+    if "CNAME" in (mine, theirs):
+        return True  # a CNAME shares its name with nothing, not even another CNAME
+    if mine != theirs:
+        return False
+    if mine == "TXT":
+        ours = canonical("TXT", "content", attrs["content"])
+        family = _family(ours)
+        return txt_join(other["content"]) == ours or (
+            family is not None and _family(other["content"]) == family
+        )
+    if mine in ("MX", "A", "AAAA"):
+        return True
+    return canonical(mine, "content", other["content"]) == canonical(
+        mine, "content", attrs["content"]
+    )
+
+
+def _is_ours(record: Mapping[str, Any]) -> bool:
+    return str(record.get("comment") or "").startswith(MARKER)
+
+
+class CloudflareRecordProvider(Provider):
+    """DNS records in Cloudflare zones, owned through the ``penguinctl:<key>`` comment."""
+
+    type = "cloudflare"
+    kind = "dns_record"
+    replace_fields = frozenset({"zone", "name", "type"})
+    supports_list = True
+
+    # -- pure ------------------------------------------------------------------------------
+
+    def check(self, attrs: Mapping[str, Any]) -> list[str]:
+        problems = []
+        rtype = str(attrs.get("type", "")).upper()
+        zone = canonical(rtype, "zone", attrs.get("zone")) or ""
+        name = canonical(rtype, "name", attrs.get("name")) or ""
+        if rtype not in TYPES:
+            problems.append(f"record type {rtype or '(none)'} is not supported on Cloudflare here")
+        if not zone or not (name == zone or name.endswith("." + zone)):
+            problems.append(f"name {name!r} is not inside zone {zone!r}")
+        if not isinstance(attrs.get("content"), str) or not attrs.get("content"):
+            problems.append("content is required")
+        ttl = attrs.get("ttl", 1)
+        if not isinstance(ttl, int) or not (ttl == 1 or 60 <= ttl <= 86400):
+            problems.append("ttl must be 1 (automatic) or 60..86400 seconds")
+        prio = attrs.get("priority")
+        if rtype == "MX" and (not isinstance(prio, int) or not 0 <= prio <= 65535):
+            problems.append("MX records need a priority between 0 and 65535")
+        if attrs.get("proxied") and rtype not in PROXIABLE:
+            problems.append(f"{rtype} records cannot be proxied (only A, AAAA and CNAME)")
+        return problems
+
+    def normalize(self, field_name: str, value: Any) -> Any:
+        return canonical("", field_name, value)
+
+    def diff(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> DiffResult:
+        # Content is compared by record type (host names fold case, TXT text does
+        # not), which the type-blind normalize() cannot know.
+        rtype = str(new.get("type") or old.get("type") or "").upper()
+        keys = sorted((set(old) | set(new)) - self.ignore_fields)
+        changed = tuple(
+            k for k in keys if canonical(rtype, k, old.get(k)) != canonical(rtype, k, new.get(k))
+        )
+        return DiffResult(changed, tuple(k for k in changed if k in self.replace_fields))
+
+    # -- CRUD ------------------------------------------------------------------------------
+
+    def create(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Created:
+        with CloudflareClient(ctx) as api:
+            zone = api.zone(attrs["zone"])
+            rtype = str(attrs["type"]).upper()
+            fqdn = canonical(rtype, "name", attrs["name"])
+            here = api.records(zone["id"], {"name.exact": fqdn})
+            tag = marker(key)
+            mine = [r for r in here if r["type"] == rtype and r.get("comment") == tag]
+            if mine:
+                return self._converge(api, zone, mine[0], attrs)
+            foreign = [r for r in here if not _is_ours(r) and _in_the_way(attrs, r)]
+            if foreign:
+                raise _conflict(foreign[0], key)
+            return self._post(api, zone, key, attrs)
+
+    def read(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> Observed:
+        with CloudflareClient(ctx) as api:
+            zone = api.zone(_zone_name(attrs))
+            return _observed(api.record(zone["id"], id), zone)
+
+    def update(
+        self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        change = self.diff(old, new)
+        if change.replaces:
+            raise ProviderError(
+                f"cannot change {', '.join(change.replaces)} of a Cloudflare record in place",
+                hint="the engine replaces the record (delete + create) for these fields",
+            )
+        with CloudflareClient(ctx) as api:
+            zone = api.zone(new["zone"])
+            body = {
+                k: v for k, v in _body(new).items() if k in change.changed or k in ("type", "name")
+            }
+            record = api.call(
+                "PATCH",
+                f"/zones/{zone['id']}/dns_records/{id}",
+                body=body,
+                what="update DNS record",
+            )
+            return _outputs(record["result"], zone)
+
+    def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
+        with CloudflareClient(ctx) as api:
+            zone = api.zone(_zone_name(attrs))
+            try:
+                api.call(
+                    "DELETE", f"/zones/{zone['id']}/dns_records/{id}", what="delete DNS record"
+                )
+            except NotFound:
+                return  # already gone: the wanted end state
+
+    def find(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed | None:
+        with CloudflareClient(ctx) as api:
+            return self._find(api, api.zone(attrs["zone"]), key, attrs)
+
+    def list(self, ctx: ProviderContext) -> Iterable[Observed]:
+        """Every record carrying a ``penguinctl:`` comment, one paginated listing per zone.
+
+        Zones covered: ``settings["zones"]`` plus those this context has looked up; when
+        the context knows none, every zone the token can read.
+        """
+        with CloudflareClient(ctx) as api:
+            zones = api.known_zones(ctx.settings.get("zones") or ())
+            found: list[Observed] = []
+            for zone in zones:
+                if zone["status"] != "active":
+                    continue
+                for record in api.records(zone["id"], {"comment.startswith": MARKER}):
+                    if _is_ours(record):
+                        found.append(_observed(record, zone))
+            return found
+
+    def import_(self, ctx: ProviderContext, key: str, id: str) -> Observed:
+        # The key names the zone: dns_record/<zone>/<TYPE>/<name>[/<tag>].
+        return self.read(ctx, id, {"zone": key.split("/")[1]})
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _find(
+        self, api: CloudflareClient, zone: Mapping[str, Any], key: str, attrs: Mapping[str, Any]
+    ) -> Observed | None:
+        rtype = str(attrs["type"]).upper()
+        query = {"type": rtype, "name.exact": canonical(rtype, "name", attrs["name"])}
+        tag = marker(key)
+        mine = [r for r in api.records(zone["id"], query) if r.get("comment") == tag]
+        if len(mine) > 1:
+            api.log(f"{len(mine)} Cloudflare records carry the marker of {key}; using the oldest")
+        return _observed(mine[0], zone) if mine else None
+
+    def _converge(
+        self,
+        api: CloudflareClient,
+        zone: Mapping[str, Any],
+        record: Mapping[str, Any],
+        attrs: Mapping[str, Any],
+    ) -> Created:
+        """Ours already exists (a retried create): make it match ``attrs`` and return it."""
+        live = _observed(record, zone)
+        change = self.diff(live.attrs, attrs)
+        if change.has_changes:
+            body = {
+                k: v
+                for k, v in _body(attrs).items()
+                if k in change.changed or k in ("type", "name")
+            }
+            path = f"/zones/{zone['id']}/dns_records/{record['id']}"
+            record = api.call("PATCH", path, body=body, what="update DNS record")["result"]
+        return Created(record["id"], _outputs(record, zone))
+
+    def _post(
+        self, api: CloudflareClient, zone: Mapping[str, Any], key: str, attrs: Mapping[str, Any]
+    ) -> Created:
+        path = f"/zones/{zone['id']}/dns_records"
+        body = _body(attrs, marker(key))
+        for attempt in range(POST_ATTEMPTS):
+            try:
+                reply = api.call("POST", path, body=body, retry=False, what="create DNS record")
+                return Created(reply["result"]["id"], _outputs(reply["result"], zone))
+            except RateLimited as exc:
+                if attempt + 1 == POST_ATTEMPTS:
+                    raise
+                api.wait(exc.retry_after, attempt)  # a 429 did nothing: safe to re-send
+            except ProviderError as exc:
+                if exc.vendor_code in DUPLICATE_CODES:
+                    return self._identical(api, zone, key, attrs)
+                if not exc.retryable:
+                    raise
+                # The record may exist although the reply was lost: read before re-sending.
+                found = self._find(api, zone, key, attrs)
+                if found is not None:
+                    return Created(found.id, found.outputs)
+                if attempt + 1 == POST_ATTEMPTS:
+                    raise
+                api.wait(None, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _identical(
+        self, api: CloudflareClient, zone: Mapping[str, Any], key: str, attrs: Mapping[str, Any]
+    ) -> Created:
+        """81057/81058: the record exists. Ours (a lost reply, a racing worker) is success."""
+        found = self._find(api, zone, key, attrs)
+        if found is not None:
+            return Created(found.id, found.outputs)
+        rtype = str(attrs["type"]).upper()
+        query = {"type": rtype, "name.exact": canonical(rtype, "name", attrs["name"])}
+        for record in api.records(zone["id"], query):
+            if not _is_ours(record) and _in_the_way(attrs, record):
+                raise _conflict(record, key)
+        raise ProviderError(
+            f"Cloudflare says {rtype} {attrs['name']} already exists but it cannot be read back",
+            hint="check the zone in the Cloudflare dashboard; the token may lack read access",
+        )
+
+
+def _zone_name(attrs: Mapping[str, Any]) -> str:
+    zone = attrs.get("zone")
+    if not zone:
+        raise ProviderError(
+            "a Cloudflare record cannot be read without its zone",
+            hint="pass the recorded attributes (zone) or import by key dns_record/<zone>/…",
+        )
+    return str(zone)
+
+
+def _conflict(record: Mapping[str, Any], key: str) -> Conflict:
+    content = txt_join(record["content"])
+    shown = content if len(content) <= 60 else content[:57] + "..."
+    return Conflict(
+        f"a {record['type']} record {record['name']} ({shown!r}, id {record['id']}) "
+        f"that penguinctl did not create is in the way of {key}",
+        hint="delete it in Cloudflare, or take it over with --adopt (penguinctl then manages it)",
+    )
+
+
+def adopt(ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
+    """Take over the foreign record in the way of ``key`` by writing our marker on it.
+
+    The content is left as it is (the engine's next diff updates it). Raises
+    :class:`NotFound` when nothing is in the way and :class:`Conflict` when several
+    foreign records are (they must be merged by a person first).
+    """
+    with CloudflareClient(ctx) as api:
+        zone = api.zone(attrs["zone"])
+        rtype = str(attrs["type"]).upper()
+        here = api.records(zone["id"], {"name.exact": canonical(rtype, "name", attrs["name"])})
+        foreign = [r for r in here if not _is_ours(r) and _in_the_way(attrs, r)]
+        if not foreign:
+            raise NotFound(f"no foreign {rtype} record at {attrs['name']} to adopt")
+        if len(foreign) > 1 or foreign[0]["type"] != rtype:
+            raise Conflict(
+                f"{len(foreign)} foreign records at {attrs['name']} are in the way of {key}",
+                hint="remove all but one in Cloudflare (or the clashing CNAME), then adopt",
+            )
+        path = f"/zones/{zone['id']}/dns_records/{foreign[0]['id']}"
+        api.log(f"adopting Cloudflare {rtype} {attrs['name']} ({foreign[0]['id']}) as {key}")
+        reply = api.call("PATCH", path, body={"comment": marker(key)}, what="adopt DNS record")
+        return _observed(reply["result"], zone)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one batch did: ids deleted, records patched (by id) and created (by key)."""
+
+    deleted: tuple[str, ...] = ()
+    patched: Mapping[str, Observed] = field(default_factory=dict)
+    created: Mapping[str, Created] = field(default_factory=dict)
+
+
+def apply_batch(
+    ctx: ProviderContext,
+    zone: str,
+    deletes: Sequence[str] = (),
+    patches: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    posts: Sequence[tuple[str, Mapping[str, Any]]] = (),
+) -> BatchResult:
+    """Apply many changes to one zone in one transaction (``POST …/dns_records/batch``).
+
+    ``deletes`` are record ids, ``patches`` ``(id, desired attrs)`` and ``posts``
+    ``(key, desired attrs)``; Cloudflare runs deletes → patches → posts, all or nothing.
+    A batch with posts is sent once (its reply may be lost after it was applied: the
+    caller settles each post with ``find``); one without posts is retried.
+    """
+    with CloudflareClient(ctx) as api:
+        zone_obj = api.zone(zone)
+        body = {
+            "deletes": [{"id": i} for i in deletes],
+            "patches": [{"id": i, **_body(a)} for i, a in patches],
+            "posts": [_body(a, marker(k)) for k, a in posts],
+        }
+        path = f"/zones/{zone_obj['id']}/dns_records/batch"
+        try:
+            reply = api.call("POST", path, body=body, retry=not posts, what="DNS batch")
+        except ProviderError as exc:
+            if posts and exc.retryable and not isinstance(exc, RateLimited):
+                raise ProviderError(
+                    f"the DNS batch for {zone} may or may not have been applied: {exc.message}",
+                    hint="re-plan: each created record is found again by its penguinctl comment",
+                    retryable=False,
+                ) from None
+            raise
+        result = reply["result"] or {}
+        return BatchResult(
+            deleted=tuple(r["id"] for r in result.get("deletes") or ()),
+            patched={r["id"]: _observed(r, zone_obj) for r in result.get("patches") or ()},
+            created={
+                k: Created(r["id"], _outputs(r, zone_obj))
+                for (k, _), r in zip(posts, result.get("posts") or (), strict=True)
+            },
+        )
