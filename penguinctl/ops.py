@@ -31,11 +31,18 @@ def load_specs(sources: Sequence[str], stdin: TextIO | None = None) -> Any:
     from penguinctl import spec
 
     if not sources:
-        raise ConfigError("no specs given", hint="pass -f FILE or -f DIR (repeatable), or -f - for stdin")
+        raise ConfigError(
+            "no specs given", hint="pass -f FILE or -f DIR (repeatable), or -f - for stdin"
+        )
     return spec.load(sources, stdin=stdin)
 
 
-def desired(session: Session, sources: Sequence[str], targets: Sequence[str] | None, stdin: TextIO | None = None) -> list:
+def desired(
+    session: Session,
+    sources: Sequence[str],
+    targets: Sequence[str] | None,
+    stdin: TextIO | None = None,
+) -> list:
     specs = load_specs(sources, stdin)
     resources = expand.expand(specs, tenants=targets or None)
     return [_bind(session, r) for r in resources]
@@ -76,7 +83,15 @@ def refresh(session: Session, recorded: dict[str, Recorded]) -> dict[str, Record
         for field_name, value in seen.attrs.items():
             if field_name in attrs and field_name not in provider.ignore_fields:
                 attrs[field_name] = value
-        live[key] = Recorded(key, rec.provider, rec.tenant, seen.id, attrs, {**rec.outputs, **seen.outputs}, rec.instance)
+        live[key] = Recorded(
+            key,
+            rec.provider,
+            rec.tenant,
+            seen.id,
+            attrs,
+            {**rec.outputs, **seen.outputs},
+            rec.instance,
+        )
     return live
 
 
@@ -115,7 +130,9 @@ def _in_scope(recorded: dict[str, Recorded], targets: Sequence[str] | None) -> d
 
 def _warn(plan: Plan, resources: list) -> None:
     for r in resources:
-        if r.kind == "dns_record" and str(r.attrs.get("content", "")).startswith("v=DMARC1; p=none"):
+        if r.kind == "dns_record" and str(r.attrs.get("content", "")).startswith(
+            "v=DMARC1; p=none"
+        ):
             plan.warnings.append(
                 f"{r.attrs['name']}: DMARC p=none only monitors; once reports show aligned mail, "
                 "raise dmarc.policy to quarantine, then reject"
@@ -196,7 +213,9 @@ def apply_plan(
     )
     precheck_credentials(session, plan)
     with store.lock(command):
-        run_id = store.begin_run(command, workspace=str(session.ws.root), profile=session.ws.profile)
+        run_id = store.begin_run(
+            command, workspace=str(session.ws.root), profile=session.ws.profile
+        )
         applier = engine.Applier(
             store,
             session.context,
@@ -230,34 +249,67 @@ def status(session: Session, tenant: str | None = None) -> dict[str, Any]:
     recorded = session.store.recorded(tenant)
     tenants: dict[str, dict[str, Any]] = {}
     for rec in recorded.values():
-        t = tenants.setdefault(rec.tenant, {"resources": 0, "kinds": {}, "servers": [], "domains": []})
+        t = tenants.setdefault(
+            rec.tenant, {"resources": 0, "kinds": {}, "servers": [], "domains": []}
+        )
         t["resources"] += 1
         t["kinds"][rec.kind] = t["kinds"].get(rec.kind, 0) + 1
         if rec.kind == "server":
             t["servers"].append(
-                {"name": rec.attrs.get("name"), "ipv4": rec.outputs.get("ipv4"), "mail_host": rec.attrs.get("mail_host"), "status": rec.status}
+                {
+                    "name": rec.attrs.get("name"),
+                    "ipv4": rec.outputs.get("ipv4"),
+                    "mail_host": rec.attrs.get("mail_host"),
+                    "status": rec.status,
+                }
             )
         if rec.kind == "mailu_domain":
             t["domains"].append(rec.attrs.get("domain"))
-    return {"workspace": str(session.ws.root), "profile": session.ws.profile, "sandbox": session.ws.sandbox, "tenants": tenants, "pending": len(session.store.pending())}
+    return {
+        "workspace": str(session.ws.root),
+        "profile": session.ws.profile,
+        "sandbox": session.ws.sandbox,
+        "tenants": tenants,
+        "pending": len(session.store.pending()),
+    }
 
 
-def state_import(session: Session, address: str, vendor_id: str, *, provider_type: str | None, instance: str, tenant: str) -> Recorded:
+def state_import(
+    session: Session,
+    address: str,
+    vendor_id: str,
+    *,
+    provider_type: str | None,
+    instance: str,
+    tenant: str,
+) -> Recorded:
     """Adopt an existing object under ``address`` (KIND/NAME) without changing it."""
     kind = address.split("/", 1)[0]
     if "/" not in address:
         raise ConfigError(f"'{address}' is not KIND/NAME", hint="e.g. server/acme-mx1")
     if session.store.get(address) is not None:
-        raise ConfigError(f"{address} is already managed", hint="`penguinctl state rm` it first to re-import")
+        raise ConfigError(
+            f"{address} is already managed", hint="`penguinctl state rm` it first to re-import"
+        )
     types = [t for t, k in registry.known() if k == kind]
     ptype = provider_type or (types[0] if len(types) == 1 else None)
     if ptype is None:
-        raise ConfigError(f"say which provider owns {address}", hint=f"--provider one of: {', '.join(types)}")
+        raise ConfigError(
+            f"say which provider owns {address}", hint=f"--provider one of: {', '.join(types)}"
+        )
     provider = registry.get(ptype, kind)
     ctx = session.context(ptype, instance, tenant)
     with session.store.lock("state import"):
         seen = provider.import_(ctx, address, vendor_id)
-        rec = Recorded(address, ptype, tenant, seen.id, dict(seen.attrs), dict(seen.outputs), instance if instance != "default" else "default")
+        rec = Recorded(
+            address,
+            ptype,
+            tenant,
+            seen.id,
+            dict(seen.attrs),
+            dict(seen.outputs),
+            instance if instance != "default" else "default",
+        )
         session.store.put(rec)
     return rec
 
@@ -272,7 +324,12 @@ def doctor(session: Session) -> list[dict[str, str]]:
     def add(name: str, status: str, detail: str, fix: str = "") -> None:
         checks.append({"name": name, "status": status, "detail": detail, "fix": fix})
 
-    add("python", "ok" if sys.version_info >= (3, 11) else "error", sys.version.split()[0], "install Python 3.11+")
+    add(
+        "python",
+        "ok" if sys.version_info >= (3, 11) else "error",
+        sys.version.split()[0],
+        "install Python 3.11+",
+    )
     try:
         ws = session.ws
         add("workspace", "ok", str(ws.root))
@@ -299,11 +356,21 @@ def doctor(session: Session) -> list[dict[str, str]]:
     if key.exists() or alt.exists():
         add("ssh key", "ok", str(key if key.exists() else alt))
     else:
-        add("ssh key", "warn", "no ~/.ssh/id_ed25519 or id_rsa", "ssh-keygen -t ed25519 (needed for servers you bring)")
+        add(
+            "ssh key",
+            "warn",
+            "no ~/.ssh/id_ed25519 or id_rsa",
+            "ssh-keygen -t ed25519 (needed for servers you bring)",
+        )
     if shutil.which("pulumi"):
         add("pulumi CLI", "ok", shutil.which("pulumi") or "")
     else:
-        add("pulumi CLI", "warn", "not installed (only needed for engine: pulumi)", "install the Pulumi CLI, or keep engine: builtin")
+        add(
+            "pulumi CLI",
+            "warn",
+            "not installed (only needed for engine: pulumi)",
+            "install the Pulumi CLI, or keep engine: builtin",
+        )
     add("sandbox", "ok" if ws.sandbox else "warn", "on" if ws.sandbox else "off (real vendor APIs)")
     return checks
 

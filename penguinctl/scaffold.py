@@ -44,7 +44,7 @@ metadata:
 spec:
   tenant: example
   location: dallas
-  plan: unmanaged-ssd-1
+  plan: Unmetered 1GB
   image: debian-12
   mailHost: mail.example-outbound.example
 ---

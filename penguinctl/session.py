@@ -7,6 +7,7 @@ operations in :mod:`penguinctl.ops`; nothing here prints.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,19 +27,22 @@ class Session:
     sandbox: bool | None = None
     progress: Callable[[str], None] = field(default=lambda _msg: None)
     _sandbox_handle: Any = None
+    _guard: threading.Lock = field(default_factory=threading.Lock)
 
     @cached_property
     def ws(self) -> Workspace:
         return ws_mod.load(self.workspace_dir, profile=self.profile, sandbox=self.sandbox)
 
     @cached_property
-    def store(self) -> Any:
+    def store(self) -> Any:  # opened before any worker thread starts (see ops.apply_plan)
         from penguinctl.store import open_store
         from penguinctl.store.crypto import load_secret_box
 
         self.ws.state_dir.mkdir(parents=True, exist_ok=True)
         box = load_secret_box(self.ws.secret_key)
-        return open_store(self.ws.store_url, secret_key=box, backup_dir=self.ws.state_dir / "backups")
+        return open_store(
+            self.ws.store_url, secret_key=box, backup_dir=self.ws.state_dir / "backups"
+        )
 
     @property
     def endpoints(self) -> dict[str, str]:
@@ -48,11 +52,13 @@ class Session:
 
     @property
     def sandbox_handle(self) -> Any:
-        if self._sandbox_handle is None:
-            from penguinctl.sandbox.host import ensure_running
+        # Apply threads ask concurrently: start the in-process world exactly once.
+        with self._guard:
+            if self._sandbox_handle is None:
+                from penguinctl.sandbox.host import ensure_running
 
-            self._sandbox_handle = ensure_running(self.ws.state_dir / "sandbox")
-        return self._sandbox_handle
+                self._sandbox_handle = ensure_running(self.ws.state_dir / "sandbox")
+            return self._sandbox_handle
 
     def context(self, provider_type: str, instance: str, tenant: str) -> CallContext:
         """The provider context for one call (credentials stay references until used)."""

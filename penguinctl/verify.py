@@ -75,6 +75,11 @@ def dns_records_served(session: Any) -> list[Check]:
             out.append(Check("DNS001", "ok", f"{name} {rtype}", "served as recorded"))
         else:
             out.append(
-                Check("DNS001", "error", f"{name} {rtype}", f"served {got or 'nothing'}, expected {want[:60]}")
+                Check(
+                    "DNS001",
+                    "error",
+                    f"{name} {rtype}",
+                    f"served {got or 'nothing'}, expected {want[:60]}",
+                )
             )
     return out

@@ -198,17 +198,31 @@ def load(
         merged.update(override)
         merged["providers"] = providers
 
-    state = root / "state"
-    store = os.environ.get("PENGUIN_DATABASE_URL") or merged.get("store") or "sqlite:///state/penguin.db"
+    store = (
+        os.environ.get("PENGUIN_DATABASE_URL")
+        or merged.get("store")
+        or "sqlite:///state/penguin.db"
+    )
     if store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
         store = f"sqlite:///{(root / store.removeprefix('sqlite:///')).resolve()}"
-    del state
     env_sandbox = os.environ.get("PENGUIN_SANDBOX")
     use_sandbox = (
         sandbox
         if sandbox is not None
-        else (env_sandbox.lower() in {"1", "true", "yes"} if env_sandbox else merged.get("sandbox", False))
+        else (
+            env_sandbox.lower() in {"1", "true", "yes"}
+            if env_sandbox
+            else merged.get("sandbox", False)
+        )
     )
+    if (
+        use_sandbox
+        and not merged.get("sandbox", False)
+        and not os.environ.get("PENGUIN_DATABASE_URL")
+    ):
+        # --sandbox on a real workspace: the emulated world gets its own store, so
+        # sandbox ids never mix with real servers in the recorded state.
+        store = f"sqlite:///{(root / 'state' / 'sandbox' / 'penguin.db').resolve()}"
     return Workspace(
         root=root,
         name=config.name or root.name,

@@ -64,13 +64,31 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    workspace: str = typer.Option(None, "--workspace", "-w", envvar="PENGUIN_WORKSPACE", help="Workspace directory (default: found by walking up)."),
-    profile: str = typer.Option(None, "--profile", "-p", envvar="PENGUIN_PROFILE", help="Named profile from penguinctl.yaml."),
-    sandbox: bool = typer.Option(None, "--sandbox/--no-sandbox", help="Use the local emulators instead of vendor APIs."),
-    output: Fmt = typer.Option(Fmt.text, "--output", "-o", help="Output format for machines or pull requests."),
+    workspace: str = typer.Option(
+        None,
+        "--workspace",
+        "-w",
+        envvar="PENGUIN_WORKSPACE",
+        help="Workspace directory (default: found by walking up).",
+    ),
+    profile: str = typer.Option(
+        None,
+        "--profile",
+        "-p",
+        envvar="PENGUIN_PROFILE",
+        help="Named profile from penguinctl.yaml.",
+    ),
+    sandbox: bool = typer.Option(
+        None, "--sandbox/--no-sandbox", help="Use the local emulators instead of vendor APIs."
+    ),
+    output: Fmt = typer.Option(
+        Fmt.text, "--output", "-o", help="Output format for machines or pull requests."
+    ),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and results."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     ctx.obj = Globals(workspace, profile, sandbox, output.value, -1 if quiet else verbose)
 
@@ -81,7 +99,9 @@ def _register() -> None:
     reconcile.register(app)
     misc.register(app)
     app.add_typer(state.app, name="state", help="Inspect and repair recorded state.")
-    app.add_typer(sandbox.app, name="sandbox", help="Run the local emulators as a background service.")
+    app.add_typer(
+        sandbox.app, name="sandbox", help="Run the local emulators as a background service."
+    )
 
 
 _register()
@@ -92,7 +112,7 @@ def main() -> None:
     import click
 
     try:
-        app(standalone_mode=False)
+        app(args=hoist_globals(sys.argv[1:]), standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -118,16 +138,56 @@ def main() -> None:
         sys.exit(1)
 
 
+# Global options may also be written after the command (`apply -f x --sandbox --yes`),
+# as with kubectl: they are moved in front before parsing.
+_GLOBAL_FLAGS = {"--sandbox", "--no-sandbox", "-v", "--verbose", "-vv", "-q", "--quiet"}
+_GLOBAL_VALUED = {"--workspace", "-w", "--profile", "-p", "--output", "-o"}
+
+
+def hoist_globals(argv: list[str]) -> list[str]:
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    seen_command = False
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if seen_command and arg in _GLOBAL_FLAGS:
+            front.append(arg)
+        elif seen_command and name in _GLOBAL_VALUED:
+            if "=" in arg:
+                front.append(arg)
+            elif i + 1 < len(argv):
+                front.extend(argv[i : i + 2])
+                i += 1
+        else:
+            if not arg.startswith("-") and not (rest and rest[-1] in _GLOBAL_VALUED):
+                seen_command = True
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def _report(exc: Any) -> None:
     from penguinctl.cli.output import Output
 
-    mode = "json" if any(a in ("-o=json", "--output=json") for a in sys.argv) or _argv_pair("json") else "text"
+    mode = (
+        "json"
+        if any(a in ("-o=json", "--output=json") for a in sys.argv) or _argv_pair("json")
+        else "text"
+    )
     Output(mode).error(exc)
 
 
 def _argv_pair(value: str) -> bool:
     args = sys.argv
-    return any(a in ("-o", "--output") and i + 1 < len(args) and args[i + 1] == value for i, a in enumerate(args))
+    return any(
+        a in ("-o", "--output") and i + 1 < len(args) and args[i + 1] == value
+        for i, a in enumerate(args)
+    )
 
 
 def _log_traceback() -> str:

@@ -26,7 +26,9 @@ def init(
     written = scaffold.init(directory, sandbox=sandbox)
     for path in written:
         out.info(f"wrote {path}")
-    out.success(f"workspace ready in {directory}. Next: cd {directory} && penguinctl plan -f specs/")
+    out.success(
+        f"workspace ready in {directory}. Next: cd {directory} && penguinctl plan -f specs/"
+    )
 
 
 def status(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", "-t")) -> None:
@@ -49,7 +51,9 @@ def status(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", "-t"
         rows.append([name, t["resources"], servers, ", ".join(sorted(t["domains"]))])
     out.table("Tenants", ["tenant", "resources", "servers", "mail domains"], rows)
     if data["pending"]:
-        out.warn(f"{data['pending']} change(s) pending from an interrupted run; `apply` settles them")
+        out.warn(
+            f"{data['pending']} change(s) pending from an interrupted run; `apply` settles them"
+        )
 
 
 def history(
@@ -85,7 +89,14 @@ def history(
             return
         changes = store.changes(run)
         data = [
-            {"id": c.id, "key": c.key, "tenant": c.tenant, "action": c.action, "status": c.status, "error": c.error}
+            {
+                "id": c.id,
+                "key": c.key,
+                "tenant": c.tenant,
+                "action": c.action,
+                "status": c.status,
+                "error": c.error,
+            }
             for c in changes
         ]
         if out.mode == "json":

@@ -115,7 +115,10 @@ class Output:
             self.table(
                 "Changes per tenant",
                 ["tenant", "create", "update", "replace", "delete"],
-                [[t, c["create"], c["update"], c["replace"], c["delete"]] for t, c in plan.by_tenant().items()],
+                [
+                    [t, c["create"], c["update"], c["replace"], c["delete"]]
+                    for t, c in plan.by_tenant().items()
+                ],
             )
             self.out.print(f"[dim]{len(plan.changes)} changes; --full shows each one[/]")
         else:
@@ -176,7 +179,10 @@ def _esc(text: str) -> str:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else value
+    from penguinctl.core.plan import _show
+
+    value = _show(value)
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -198,7 +204,9 @@ def plan_markdown(plan: Any) -> str:
             sign = {"create": "+", "delete": "-"}.get(ch.action, "!")
             lines.append(f"{sign} {ch.key}")
             for f in ch.fields:
-                lines.append(f"{sign}   {f.name}: {redact(_short(f.before))} -> {redact(_short(f.after))}")
+                lines.append(
+                    f"{sign}   {f.name}: {redact(_short(f.before))} -> {redact(_short(f.after))}"
+                )
         lines += ["```", "", "</details>"]
     for w in plan.warnings:
         lines.append(f"> ⚠️ {w}")

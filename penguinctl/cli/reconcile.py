@@ -54,9 +54,15 @@ def plan(
     ctx: typer.Context,
     files: list[str] = FILES,
     target: list[str] = TARGET,
-    out_file: Path = typer.Option(None, "--out", help="Save the plan (with its checksum) for apply."),
-    refresh: bool = typer.Option(False, "--refresh", help="Read live state first and report drift."),
-    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="Exit 2 when there are changes."),
+    out_file: Path = typer.Option(
+        None, "--out", help="Save the plan (with its checksum) for apply."
+    ),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Read live state first and report drift."
+    ),
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode", help="Exit 2 when there are changes."
+    ),
     full: bool = typer.Option(False, "--full", help="List every change even in large plans."),
 ) -> None:
     """Show what apply would change. Never writes anything but --out."""
@@ -66,7 +72,9 @@ def plan(
     out = g.out()
     session = g.session(out)
     try:
-        result = ops.make_plan(session, files, targets=target or None, do_refresh=refresh, stdin=_stdin(files))
+        result = ops.make_plan(
+            session, files, targets=target or None, do_refresh=refresh, stdin=_stdin(files)
+        )
         if session.store.pending():
             out.warn("an earlier apply was interrupted; the next apply settles it first")
         if out_file:
@@ -85,12 +93,22 @@ def apply(
     files: list[str] = FILES,
     target: list[str] = TARGET,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    parallelism: int = typer.Option(None, "--parallelism", min=1, max=256, help="Changes in flight at once."),
-    keep_going: bool = typer.Option(False, "--keep-going", help="A failure stops only its own tenant."),
+    parallelism: int = typer.Option(
+        None, "--parallelism", min=1, max=256, help="Changes in flight at once."
+    ),
+    keep_going: bool = typer.Option(
+        False, "--keep-going", help="A failure stops only its own tenant."
+    ),
     force: bool = typer.Option(False, "--force", help="Allow deleting servers and mass deletions."),
-    allow_replace: bool = typer.Option(False, "--allow-replace", help="Allow replacing servers (new IP)."),
-    max_new_servers: int = typer.Option(None, "--max-new-servers", min=0, help="Cap on servers bought by this apply."),
-    no_verify: bool = typer.Option(False, "--no-verify", help="Skip the checks that run after apply."),
+    allow_replace: bool = typer.Option(
+        False, "--allow-replace", help="Allow replacing servers (new IP)."
+    ),
+    max_new_servers: int = typer.Option(
+        None, "--max-new-servers", min=0, help="Cap on servers bought by this apply."
+    ),
+    no_verify: bool = typer.Option(
+        False, "--no-verify", help="Skip the checks that run after apply."
+    ),
     refresh: bool = typer.Option(False, "--refresh", help="Read live state before planning."),
 ) -> None:
     """Apply specs (or a saved plan): confirm, change in dependency order, record each change."""
@@ -108,10 +126,21 @@ def apply(
         if plan_file is not None:
             the_plan = ops.load_plan(session, plan_file)
         else:
-            the_plan = ops.make_plan(session, files, targets=target or None, do_refresh=refresh, stdin=_stdin(files))
+            the_plan = ops.make_plan(
+                session, files, targets=target or None, do_refresh=refresh, stdin=_stdin(files)
+            )
         if not the_plan.changes:
             if out.mode == "json":
-                out.json({"run_id": None, "applied": 0, "failed": 0, "skipped": 0, "interrupted": False, "outcomes": []})
+                out.json(
+                    {
+                        "run_id": None,
+                        "applied": 0,
+                        "failed": 0,
+                        "skipped": 0,
+                        "interrupted": False,
+                        "outcomes": [],
+                    }
+                )
             else:
                 out.plan(the_plan)
             _verify(session, out, no_verify)
@@ -149,9 +178,14 @@ def destroy(
     session = g.session(out)
     try:
         if not files and not target:
-            raise ConfigError("destroy needs --target TENANT or -f specs", hint="penguinctl destroy -t acme --force")
+            raise ConfigError(
+                "destroy needs --target TENANT or -f specs",
+                hint="penguinctl destroy -t acme --force",
+            )
         ops.settle_pending(session)
-        the_plan = ops.make_plan(session, files, targets=target or None, destroy=True, stdin=_stdin(files))
+        the_plan = ops.make_plan(
+            session, files, targets=target or None, destroy=True, stdin=_stdin(files)
+        )
         if out.mode == "text":
             out.plan(the_plan)
         if not the_plan.changes:
@@ -208,8 +242,14 @@ def _run_with_signals(session: Any, the_plan: Any, opts: Any, out: Any, command:
         if out.mode == "text" and out.verbosity >= 0:
             from rich.markup import escape
 
-            detail = f" ({escape(outcome.error)})" if outcome and outcome.error and event == "skipped" else ""
-            out.err.print(f"{mark} [{counter['n']}/{total}] {change.action} {escape(change.key)}{detail}")
+            detail = (
+                f" ({escape(outcome.error)})"
+                if outcome and outcome.error and event == "skipped"
+                else ""
+            )
+            out.err.print(
+                f"{mark} [{counter['n']}/{total}] {change.action} {escape(change.key)}{detail}"
+            )
 
     previous = signal.signal(signal.SIGINT, on_signal)
     try:

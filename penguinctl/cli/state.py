@@ -18,9 +18,24 @@ def list_(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", "-t")
     finally:
         session.close()
     if out.mode == "json":
-        out.json([{"key": r.key, "tenant": r.tenant, "provider": r.provider, "id": r.id, "status": r.status} for r in recs])
+        out.json(
+            [
+                {
+                    "key": r.key,
+                    "tenant": r.tenant,
+                    "provider": r.provider,
+                    "id": r.id,
+                    "status": r.status,
+                }
+                for r in recs
+            ]
+        )
     else:
-        out.table(None, ["resource", "tenant", "provider", "id", "status"], [[r.key, r.tenant, r.provider, r.id, r.status] for r in recs])
+        out.table(
+            None,
+            ["resource", "tenant", "provider", "id", "status"],
+            [[r.key, r.tenant, r.provider, r.id, r.status] for r in recs],
+        )
 
 
 @app.command()
@@ -36,8 +51,19 @@ def show(ctx: typer.Context, address: str = typer.Argument(..., help="KIND/NAME"
     finally:
         session.close()
     if rec is None:
-        raise PenguinError(f"{address} is not in the state", hint="`penguinctl state list` shows what is")
-    data = {"key": rec.key, "tenant": rec.tenant, "provider": rec.provider, "instance": rec.instance, "id": rec.id, "status": rec.status, "attrs": rec.attrs, "outputs": rec.outputs}
+        raise PenguinError(
+            f"{address} is not in the state", hint="`penguinctl state list` shows what is"
+        )
+    data = {
+        "key": rec.key,
+        "tenant": rec.tenant,
+        "provider": rec.provider,
+        "instance": rec.instance,
+        "id": rec.id,
+        "status": rec.status,
+        "attrs": rec.attrs,
+        "outputs": rec.outputs,
+    }
     if out.mode == "json":
         out.json(data)
     else:
@@ -47,7 +73,11 @@ def show(ctx: typer.Context, address: str = typer.Argument(..., help="KIND/NAME"
 
 
 @app.command()
-def rm(ctx: typer.Context, address: str = typer.Argument(..., help="KIND/NAME"), yes: bool = typer.Option(False, "--yes", "-y")) -> None:
+def rm(
+    ctx: typer.Context,
+    address: str = typer.Argument(..., help="KIND/NAME"),
+    yes: bool = typer.Option(False, "--yes", "-y"),
+) -> None:
     """Forget a resource without deleting it at the provider."""
     from penguinctl.core.errors import PenguinError
 
@@ -67,8 +97,17 @@ def rm(ctx: typer.Context, address: str = typer.Argument(..., help="KIND/NAME"),
             if not typer.confirm(f"Forget {address} (it stays at {rec.provider})?"):
                 raise typer.Exit(1)
         with store.lock("state rm"):
-            run_id = store.begin_run(f"state rm {address}", workspace=str(session.ws.root), profile=session.ws.profile)
-            cid = store.intent(run_id, tenant=rec.tenant, key=address, action="forget", before=rec.attrs, after=None)
+            run_id = store.begin_run(
+                f"state rm {address}", workspace=str(session.ws.root), profile=session.ws.profile
+            )
+            cid = store.intent(
+                run_id,
+                tenant=rec.tenant,
+                key=address,
+                action="forget",
+                before=rec.attrs,
+                after=None,
+            )
             store.remove(address)
             store.result(cid, "applied")
             store.finish_run(run_id, "ok", {"forgotten": address})
@@ -110,8 +149,12 @@ def import_(
     address: str = typer.Argument(..., help="KIND/NAME, e.g. server/acme-mx1"),
     vendor_id: str = typer.Argument(..., help="The vendor's id (a Hostwinds service id…)"),
     tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant that will own it."),
-    provider: str = typer.Option(None, "--provider", help="Provider type when several manage KIND."),
-    instance: str = typer.Option("default", "--instance", help="Provider instance from penguinctl.yaml."),
+    provider: str = typer.Option(
+        None, "--provider", help="Provider type when several manage KIND."
+    ),
+    instance: str = typer.Option(
+        "default", "--instance", help="Provider instance from penguinctl.yaml."
+    ),
 ) -> None:
     """Bring an object that already exists under management without touching it."""
     from penguinctl import ops
@@ -120,10 +163,14 @@ def import_(
     out = g.out()
     session = g.session(out)
     try:
-        rec = ops.state_import(session, address, vendor_id, provider_type=provider, instance=instance, tenant=tenant)
+        rec = ops.state_import(
+            session, address, vendor_id, provider_type=provider, instance=instance, tenant=tenant
+        )
     finally:
         session.close()
-    out.success(f"imported {rec.key} (id {rec.id}); run `penguinctl plan` to compare it with its spec")
+    out.success(
+        f"imported {rec.key} (id {rec.id}); run `penguinctl plan` to compare it with its spec"
+    )
 
 
 @app.command()
@@ -137,10 +184,18 @@ def migrate(ctx: typer.Context) -> None:
     session = g.session(out)
     ws = session.ws
     ws.state_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(ws.store_url, secret_key=load_secret_box(ws.secret_key), auto_migrate=True, backup_dir=ws.state_dir / "backups")
+    store = open_store(
+        ws.store_url,
+        secret_key=load_secret_box(ws.secret_key),
+        auto_migrate=True,
+        backup_dir=ws.state_dir / "backups",
+    )
     try:
         applied = store.migrate()
         rev = store.current_revision()
     finally:
         store.close()
-    out.success(f"store at schema {rev}" + (f" (applied {', '.join(applied)})" if applied else " (up to date)"))
+    out.success(
+        f"store at schema {rev}"
+        + (f" (applied {', '.join(applied)})" if applied else " (up to date)")
+    )

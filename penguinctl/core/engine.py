@@ -292,7 +292,12 @@ class Applier:
         if change.action == "delete":
             assert rec is not None
             cid = store.intent(
-                run_id, tenant=change.tenant, key=change.key, action="delete", before=rec.attrs, after=None
+                run_id,
+                tenant=change.tenant,
+                key=change.key,
+                action="delete",
+                before=rec.attrs,
+                after=None,
             )
             self._finish(cid, lambda: provider.delete(ctx, rec.id, rec.attrs))
             store.remove(change.key)
@@ -308,7 +313,12 @@ class Applier:
 
         if change.action == "replace" and rec is not None:
             cid = store.intent(
-                run_id, tenant=res.tenant, key=res.key, action="replace", before=rec.attrs, after=after
+                run_id,
+                tenant=res.tenant,
+                key=res.key,
+                action="replace",
+                before=rec.attrs,
+                after=after,
             )
             self._finish(cid, lambda: provider.delete(ctx, rec.id, rec.attrs), keep_open=True)
             store.remove(res.key)
@@ -316,7 +326,12 @@ class Applier:
             outputs, vendor_id = dict(created.outputs), created.id
         elif change.action == "update" and rec is not None:
             cid = store.intent(
-                run_id, tenant=res.tenant, key=res.key, action="update", before=rec.attrs, after=after
+                run_id,
+                tenant=res.tenant,
+                key=res.key,
+                action="update",
+                before=rec.attrs,
+                after=after,
             )
             new_outputs = self._call(cid, lambda: provider.update(ctx, rec.id, rec.attrs, attrs))
             outputs, vendor_id = {**rec.outputs, **dict(new_outputs or {})}, rec.id

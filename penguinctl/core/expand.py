@@ -191,8 +191,10 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
     ):
         resources.append(_record(recipe.key, recipe, ttl, tenant, dns_instance, src))
     for extra in spec.extra_records:
-        fqdn = zone if extra.name in ("@", "") else (
-            extra.name if extra.name.endswith(zone) else f"{extra.name}.{zone}"
+        fqdn = (
+            zone
+            if extra.name in ("@", "")
+            else (extra.name if extra.name.endswith(zone) else f"{extra.name}.{zone}")
         )
         rel = "@" if fqdn == zone else fqdn.removesuffix("." + zone)
         key = f"dns_record/{zone}/{extra.type}/{rel}/extra"
@@ -225,7 +227,9 @@ def _dns_provider(specs: Any, tenant: str) -> str:
     return "cloudflare"
 
 
-def _record(key: str, recipe: Any, ttl: int, tenant: str, instance: str, src: str | None) -> Resource:
+def _record(
+    key: str, recipe: Any, ttl: int, tenant: str, instance: str, src: str | None
+) -> Resource:
     return Resource(
         key=key,
         provider="cloudflare",

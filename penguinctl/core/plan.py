@@ -302,7 +302,9 @@ def diff(
                 )
             )
             continue
-        result = provider.diff(rec.attrs, {k: v for k, v in after.items() if not isinstance(v, Ref)})
+        result = provider.diff(
+            rec.attrs, {k: v for k, v in after.items() if not isinstance(v, Ref)}
+        )
         ref_fields = tuple(
             k for k, v in after.items() if isinstance(v, Ref) and k not in result.changed
         )

@@ -85,7 +85,9 @@ def mail_domain_records(
             zone,
             domain,
             "TXT",
-            Ref(server_key, "ips", template="v=spf1 {}" + includes + f" {spf.policy}", each="ip4:{}"),
+            Ref(
+                server_key, "ips", template="v=spf1 {}" + includes + f" {spf.policy}", each="ip4:{}"
+            ),
             f"SPF: only the sending IPs of {mail_host} may send as {domain} ({spf.policy})",
             tag="spf",
         ),
@@ -102,8 +104,7 @@ def mail_domain_records(
             "TXT",
             dmarc_text(dmarc),
             f"DMARC policy p={dmarc.policy}: tells receivers what to do with mail failing SPF and "
-            "DKIM alignment"
-            + (", and where to send aggregate reports" if dmarc.rua else ""),
+            "DKIM alignment" + (", and where to send aggregate reports" if dmarc.rua else ""),
         ),
     ]
     rua = dmarc.rua[0] if dmarc.rua else f"mailto:postmaster@{domain}"

@@ -30,7 +30,9 @@ def ctx(provider_type: str, instance: str, tenant: str) -> CallContext:
 
 
 def w(key: str, tenant: str = "t1", deps: tuple[str, ...] = (), **attrs: object) -> Resource:
-    return Resource(key=key, provider="testprov", tenant=tenant, attrs=attrs, depends_on=deps, why=f"{key} why")
+    return Resource(
+        key=key, provider="testprov", tenant=tenant, attrs=attrs, depends_on=deps, why=f"{key} why"
+    )
 
 
 def apply(store, resources, **kw):
@@ -42,7 +44,10 @@ def apply(store, resources, **kw):
 
 
 def test_create_then_noop_then_update_then_delete(store) -> None:
-    desired = [w("widget/a", color="red"), w("widget/b", deps=("widget/a",), color="blue", ip=Ref("widget/a", "serial"))]
+    desired = [
+        w("widget/a", color="red"),
+        w("widget/b", deps=("widget/a",), color="blue", ip=Ref("widget/a", "serial")),
+    ]
     p, r = apply(store, desired)
     assert [c.action for c in p.changes] == ["create", "create"]
     assert r.ok and r.count("applied") == 2
@@ -69,16 +74,26 @@ def test_create_then_noop_then_update_then_delete(store) -> None:
 def test_references_unknown_until_apply_are_shown_so(store) -> None:
     p = plan_mod.diff(
         [w("widget/a"), w("widget/b", spf=Ref("widget/a", "ips", "v=spf1 {} -all", each="ip4:{}"))],
-        {}, workspace="ws",
+        {},
+        workspace="ws",
     )
     shown = p.to_json()["changes"][1]["fields"][0]["after"]
     assert shown == "(known after apply: widget/a#ips)"
-    apply(store, [w("widget/a"), w("widget/b", spf=Ref("widget/a", "ips", "v=spf1 {} -all", each="ip4:{}"))])
+    apply(
+        store,
+        [w("widget/a"), w("widget/b", spf=Ref("widget/a", "ips", "v=spf1 {} -all", each="ip4:{}"))],
+    )
     assert store.get("widget/b").attrs["spf"] == "v=spf1 ip4:10.0.0.1 ip4:10.0.0.2 -all"
 
 
 def test_generated_and_sensitive_values_never_shown_or_stored(store) -> None:
-    r = Resource("widget/s", "testprov", "t1", {"password": Generated(), "token": "hunter2-secret"}, sensitive=frozenset({"token", "password"}))
+    r = Resource(
+        "widget/s",
+        "testprov",
+        "t1",
+        {"password": Generated(), "token": "hunter2-secret"},
+        sensitive=frozenset({"token", "password"}),
+    )
     p = plan_mod.diff([r], {}, workspace="ws")
     text = str(p.to_json())
     assert "(generated)" in text and "hunter2-secret" not in text
@@ -90,10 +105,20 @@ def test_failure_stops_the_tenant_and_keep_going_lets_others_finish(store) -> No
     world = widgets.load()
     world["faults"]["create widget/a1"] = "error"
     widgets.save(world)
-    desired = [w("widget/a1", "ta"), w("widget/a2", "ta", deps=("widget/a1",)), w("widget/b1", "tb"), w("widget/b2", "tb")]
+    desired = [
+        w("widget/a1", "ta"),
+        w("widget/a2", "ta", deps=("widget/a1",)),
+        w("widget/b1", "tb"),
+        w("widget/b2", "tb"),
+    ]
     _, r = apply(store, desired, keep_going=True, parallelism=1)
     status = {o.key: o.status for o in r.outcomes}
-    assert status == {"widget/a1": "failed", "widget/a2": "skipped", "widget/b1": "applied", "widget/b2": "applied"}
+    assert status == {
+        "widget/a1": "failed",
+        "widget/a2": "skipped",
+        "widget/b1": "applied",
+        "widget/b2": "applied",
+    }
     failed = [o for o in r.outcomes if o.status == "failed"][0]
     assert "injected failure" in failed.error and failed.hint == "remove the fault"
     # the journal says what happened; nothing half-recorded
@@ -110,14 +135,29 @@ def test_without_keep_going_the_first_failure_stops_new_work(store) -> None:
     world = widgets.load()
     world["faults"]["create widget/a"] = "error"
     widgets.save(world)
-    _, r = apply(store, [w("widget/a", "ta"), w("widget/z", "tb", deps=("widget/a",)), w("widget/zz", "tc", deps=("widget/z",))], parallelism=1)
+    _, r = apply(
+        store,
+        [
+            w("widget/a", "ta"),
+            w("widget/z", "tb", deps=("widget/a",)),
+            w("widget/zz", "tc", deps=("widget/z",)),
+        ],
+        parallelism=1,
+    )
     assert r.count("failed") == 1 and r.count("applied") == 0
 
 
 def test_settle_pending_create_found_live_is_recorded_not_recreated(store) -> None:
     # A previous process recorded the intent, the provider created the object, then it died.
     run = store.begin_run("apply", workspace="ws", profile=None)
-    store.intent(run, tenant="t1", key="widget/a", action="create", before=None, after={"color": "red", "__provider": "testprov", "__instance": "default"})
+    store.intent(
+        run,
+        tenant="t1",
+        key="widget/a",
+        action="create",
+        before=None,
+        after={"color": "red", "__provider": "testprov", "__instance": "default"},
+    )
     world = widgets.load()
     world["objects"]["widget/a"] = {"color": "red"}
     widgets.save(world)
@@ -132,7 +172,14 @@ def test_settle_pending_create_found_live_is_recorded_not_recreated(store) -> No
 
 def test_settle_pending_create_not_found_is_planned_again(store) -> None:
     run = store.begin_run("apply", workspace="ws", profile=None)
-    store.intent(run, tenant="t1", key="widget/a", action="create", before=None, after={"__provider": "testprov", "__instance": "default"})
+    store.intent(
+        run,
+        tenant="t1",
+        key="widget/a",
+        action="create",
+        before=None,
+        after={"__provider": "testprov", "__instance": "default"},
+    )
     engine.settle(store, ctx)
     assert store.get("widget/a") is None and not store.pending()
 
@@ -146,7 +193,9 @@ def test_safety_checks(store) -> None:
 
 
 def test_saved_plan_round_trip_and_tamper_detection(store) -> None:
-    p = plan_mod.diff([w("widget/a", ip=Ref("widget/b", "serial")), w("widget/b")], {}, workspace="ws")
+    p = plan_mod.diff(
+        [w("widget/a", ip=Ref("widget/b", "serial")), w("widget/b")], {}, workspace="ws"
+    )
     data = p.to_json(full=True)
     again = plan_mod.load_saved(data, {})
     assert again.checksum == p.checksum

@@ -10,7 +10,14 @@ from penguinctl.core.resource import Ref, Resource
 
 
 def res(key: str, deps: tuple[str, ...] = (), **attrs: object) -> Resource:
-    return Resource(key=key, provider="testprov", tenant="t", attrs=attrs, depends_on=deps, source="specs/a.yaml:7")
+    return Resource(
+        key=key,
+        provider="testprov",
+        tenant="t",
+        attrs=attrs,
+        depends_on=deps,
+        source="specs/a.yaml:7",
+    )
 
 
 def test_dangling_reference_is_reported_with_location() -> None:
@@ -27,7 +34,13 @@ def test_reference_to_recorded_resource_outside_the_set_is_fine() -> None:
 
 def test_cycle_is_reported_with_its_path() -> None:
     with pytest.raises(ValidationFailed) as exc:
-        graph.check([res("widget/a", ("widget/b",)), res("widget/b", ("widget/c",)), res("widget/c", ("widget/a",))])
+        graph.check(
+            [
+                res("widget/a", ("widget/b",)),
+                res("widget/b", ("widget/c",)),
+                res("widget/c", ("widget/a",)),
+            ]
+        )
     assert "widget/a -> widget/b -> widget/c -> widget/a" in exc.value.issues[0].message
 
 

@@ -62,7 +62,9 @@ class WidgetProvider(Provider):
             raise NotFound(f"{id} is gone")
         return Observed(id=id, attrs=world["objects"][id], outputs={"serial": f"sn-{id}"})
 
-    def update(self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> Mapping[str, Any]:
+    def update(
+        self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
         world = self._call("update", id)
         world["objects"][id] = dict(new)
         save(world)
@@ -76,5 +78,9 @@ class WidgetProvider(Provider):
     def find(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed | None:
         world = load()
         if key in world["objects"]:
-            return Observed(id=key, attrs=world["objects"][key], outputs={"serial": f"sn-{key}", "ips": ["10.0.0.1", "10.0.0.2"]})
+            return Observed(
+                id=key,
+                attrs=world["objects"][key],
+                outputs={"serial": f"sn-{key}", "ips": ["10.0.0.1", "10.0.0.2"]},
+            )
         return None
