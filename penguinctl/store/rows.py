@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from penguinctl.core.resource import Recorded
+from penguinctl.store.tables import ChangeTable, ResourceTable, RunTable
+
 
 @dataclass(frozen=True)
 class RunRow:
@@ -37,3 +40,48 @@ class ChangeRow:
     error: str | None
     started_at: datetime
     finished_at: datetime | None
+
+
+def recorded_from(row: ResourceTable) -> Recorded:
+    return Recorded(
+        key=row.key,
+        provider=row.provider,
+        tenant=row.tenant,
+        id=row.vendor_id,
+        attrs=dict(row.attrs),
+        outputs=dict(row.outputs),
+        instance=row.instance,
+        status=row.status,
+    )
+
+
+def run_row(row: RunTable) -> RunRow:
+    assert row.id is not None
+    return RunRow(
+        id=row.id,
+        command=row.command,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        user=row.user,
+        workspace=row.workspace,
+        profile=row.profile,
+        status=row.status,
+        summary=dict(row.summary),
+    )
+
+
+def change_row(row: ChangeTable) -> ChangeRow:
+    assert row.id is not None
+    return ChangeRow(
+        id=row.id,
+        run_id=row.run_id,
+        tenant=row.tenant,
+        key=row.key,
+        action=row.action,
+        status=row.status,
+        before=row.before,
+        after=row.after,
+        error=row.error,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )

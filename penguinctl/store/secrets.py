@@ -69,6 +69,21 @@ class SecretsMixin:
         with self._writing() as session:
             session.execute(sa.delete(SecretTable).where(col(SecretTable.owner) == owner))
 
+    def rekey(self) -> int:
+        """Re-encrypt every secret with the primary key (after a rotation); returns how many.
+
+        One transaction: either every secret moves to the new key or none does.
+        """
+        box = self._box(None)
+        self.check_secret_key()
+        query = select(SecretTable).where(SecretTable.key_id != box.primary_id)
+        with self._writing() as session:
+            rows = list(session.exec(query))
+            for row in rows:
+                row.ciphertext, row.key_id = box.encrypt(box.decrypt(row.ciphertext, row.key_id))
+                session.add(row)
+        return len(rows)
+
     def secret_key_ids(self) -> list[str]:
         """Ids of the keys the stored secrets were encrypted with."""
         query = select(SecretTable.key_id).distinct().order_by(col(SecretTable.key_id))

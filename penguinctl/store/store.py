@@ -22,7 +22,7 @@ from penguinctl.core.resource import Recorded
 from penguinctl.store import db, migrate
 from penguinctl.store.crypto import SecretBox
 from penguinctl.store.lock import WorkspaceLock, whoami
-from penguinctl.store.rows import ChangeRow, RunRow
+from penguinctl.store.rows import ChangeRow, RunRow, change_row, recorded_from, run_row
 from penguinctl.store.secrets import SecretsMixin
 from penguinctl.store.tables import (
     CHANGE_ACTIONS,
@@ -123,12 +123,12 @@ class Store(SecretsMixin):
         if tenant is not None:
             query = query.where(ResourceTable.tenant == tenant)
         with self._reading() as session:
-            return {row.key: _recorded(row) for row in session.exec(query)}
+            return {row.key: recorded_from(row) for row in session.exec(query)}
 
     def get(self, key: str) -> Recorded | None:
         with self._reading() as session:
             row = session.get(ResourceTable, key)
-            return None if row is None else _recorded(row)
+            return None if row is None else recorded_from(row)
 
     def put(self, rec: Recorded, run_id: int | None = None) -> None:
         """Insert or replace the record of ``rec.key``."""
@@ -220,12 +220,12 @@ class Store(SecretsMixin):
     def runs(self, limit: int = 20) -> list[RunRow]:
         query = select(RunTable).order_by(col(RunTable.id).desc()).limit(limit)
         with self._reading() as session:
-            return [_run(row) for row in session.exec(query)]
+            return [run_row(row) for row in session.exec(query)]
 
     def run(self, run_id: int) -> RunRow | None:
         with self._reading() as session:
             row = session.get(RunTable, run_id)
-            return None if row is None else _run(row)
+            return None if row is None else run_row(row)
 
     # -- tenants --------------------------------------------------------------
 
@@ -300,54 +300,9 @@ class Store(SecretsMixin):
     def _changes(self, where: Any) -> list[ChangeRow]:
         query = select(ChangeTable).where(where).order_by(col(ChangeTable.id))
         with self._reading() as session:
-            return [_change(row) for row in session.exec(query)]
+            return [change_row(row) for row in session.exec(query)]
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
     if value not in allowed:  # a programming error, not a user's
         raise ValueError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
-
-
-def _recorded(row: ResourceTable) -> Recorded:
-    return Recorded(
-        key=row.key,
-        provider=row.provider,
-        tenant=row.tenant,
-        id=row.vendor_id,
-        attrs=dict(row.attrs),
-        outputs=dict(row.outputs),
-        instance=row.instance,
-        status=row.status,
-    )
-
-
-def _run(row: RunTable) -> RunRow:
-    assert row.id is not None
-    return RunRow(
-        id=row.id,
-        command=row.command,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        user=row.user,
-        workspace=row.workspace,
-        profile=row.profile,
-        status=row.status,
-        summary=dict(row.summary),
-    )
-
-
-def _change(row: ChangeTable) -> ChangeRow:
-    assert row.id is not None
-    return ChangeRow(
-        id=row.id,
-        run_id=row.run_id,
-        tenant=row.tenant,
-        key=row.key,
-        action=row.action,
-        status=row.status,
-        before=row.before,
-        after=row.after,
-        error=row.error,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-    )

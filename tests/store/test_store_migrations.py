@@ -211,3 +211,34 @@ def test_unusable_sqlite_path() -> None:
 def test_unsupported_urls(url: str) -> None:
     with pytest.raises(StoreError):
         open_store(url)
+
+
+def test_new_revision_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from penguinctl.store.migrations.__main__ import main
+
+    location = tmp_path / "migrations"
+    shutil.copytree(LOCATION, location, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "LOCATION", location)
+    migrate.script.cache_clear()
+    try:
+        assert main(["new", "campaigns send ledger"]) == 0
+        written = location / "versions" / "0002_campaigns_send_ledger.py"
+        assert "down_revision: str | None = '0001'" in written.read_text()
+        assert migrate.script().get_heads() == ["0002"]
+        with open_store(f"sqlite:///{tmp_path}/p.db") as store:
+            assert store.migrated_at_open == ["0001", "0002"]
+        assert main(["bogus"]) == 2
+    finally:
+        migrate.script.cache_clear()
+
+
+def test_importing_the_package_stays_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from penguinctl.store import SecretBox; import penguinctl.store.crypto; "
+        "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

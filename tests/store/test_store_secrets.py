@@ -129,3 +129,20 @@ def test_encrypted_column_type(store_url: str, box: SecretBox) -> None:
     with engine.connect() as conn, pytest.raises(SecretKeyError, match=box.primary_id):
         conn.execute(sa.select(other.c.token)).scalar_one()
     engine.dispose()
+
+
+def test_rekey_moves_every_secret_to_the_primary(store_url: str) -> None:
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    with open_store(store_url, secret_key=SecretBox([old_key])) as s:
+        for n in range(3):
+            s.put_secret("acme", f"mailbox/acme/u{n}", "password", f"pw{n}")
+    rotated = SecretBox([new_key, old_key])
+    with open_store(store_url, secret_key=rotated) as s:
+        assert s.rekey() == 3 and s.rekey() == 0
+        assert s.secret_key_ids() == [rotated.primary_id]
+    with open_store(store_url, secret_key=SecretBox([new_key])) as s:
+        assert [s.get_secret("acme", f"mailbox/acme/u{n}", "password") for n in range(3)] == [
+            "pw0",
+            "pw1",
+            "pw2",
+        ]
