@@ -5,3 +5,4 @@ from penguinctl.core.registry import register
 register("tenant", "tenant", "penguinctl.providers.tenant:TenantProvider")
 register("local", "dkim_key", "penguinctl.providers.dkim:DkimKeyProvider")
 register("cloudflare", "dns_record", "penguinctl.providers.cloudflare:CloudflareRecordProvider")
+register("hostwinds", "server", "penguinctl.providers.hostwinds:HostwindsServerProvider")
