@@ -4,5 +4,7 @@ from penguinctl.core.registry import register
 
 register("tenant", "tenant", "penguinctl.providers.tenant:TenantProvider")
 register("local", "dkim_key", "penguinctl.providers.dkim:DkimKeyProvider")
+register("mailu", "mailu_domain", "penguinctl.providers.mailu:MailuDomainProvider")
+register("mailu", "mailu_mailbox", "penguinctl.providers.mailu:MailuMailboxProvider")
 register("cloudflare", "dns_record", "penguinctl.providers.cloudflare:CloudflareRecordProvider")
 register("hostwinds", "server", "penguinctl.providers.hostwinds:HostwindsServerProvider")
