@@ -19,7 +19,9 @@ from penguinctl.core.credentials import check_reference
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _LDH = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_ASCII_DOMAIN = re.compile(r"^[A-Za-z0-9.-]+$")
+# DNS names that are not host names (``_spf.google.com``) may have underscore labels.
+_DNS_LABEL = re.compile(r"^(?:_[a-z0-9-]{1,62}|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$")
+_ASCII_DOMAIN = re.compile(r"^[A-Za-z0-9._-]+$")
 # RFC 5322 dot-atom local part (what MailU and Postfix accept without quoting).
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -40,7 +42,12 @@ def check_name(value: str) -> str:
     return value
 
 
-def normalize_domain(value: str) -> str:
+def normalize_dns_name(value: str) -> str:
+    """Like :func:`normalize_domain`, but labels may start with ``_`` (``_spf.example.com``)."""
+    return normalize_domain(value, underscore=True)
+
+
+def normalize_domain(value: str, *, underscore: bool = False) -> str:
     """Return ``value`` as a lower-case ASCII (punycode) domain without trailing dot.
 
     Rejects IP addresses, single-label names, labels longer than 63 characters and
@@ -71,10 +78,11 @@ def normalize_domain(value: str) -> str:
     labels = name.split(".")
     if len(labels) < 2:
         raise ValueError(f"'{value}' is a single label; give a fully qualified domain name")
+    label_re = _DNS_LABEL if underscore else _LDH
     for label in labels:
         if len(label) > 63:
             raise ValueError(f"label '{label[:20]}…' of '{value}' is longer than 63 characters")
-        if not _LDH.match(label):
+        if not label_re.match(label):
             raise ValueError(
                 f"'{value}' is not a valid domain name (label '{label}' must be letters, "
                 "digits and inner hyphens)"
@@ -197,6 +205,11 @@ Domain = Annotated[
     str,
     AfterValidator(normalize_domain),
     WithJsonSchema(_string(fmt="idn-hostname", description="fully qualified domain name")),
+]
+DnsName = Annotated[
+    str,
+    AfterValidator(normalize_dns_name),
+    WithJsonSchema(_string(description="DNS name (labels may start with _)")),
 ]
 Credential = Annotated[
     str,

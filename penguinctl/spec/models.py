@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from penguinctl.spec.fields import (
     Credential,
+    DnsName,
     Domain,
     Email,
     IpAddress,
@@ -116,7 +117,7 @@ class DkimSettings(SpecModel):
 
 class SpfSettings(SpecModel):
     policy: Literal["-all", "~all"] = "-all"
-    include: list[Domain] = Field(default_factory=list)
+    include: list[DnsName] = Field(default_factory=list)
 
 
 DmarcPolicy = Literal["none", "quarantine", "reject"]

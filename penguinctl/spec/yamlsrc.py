@@ -128,9 +128,9 @@ def parse(source: SourceFile, issues: list[Issue]) -> tuple[list[RawDocument], b
             docs.append(RawDocument(source, index, data, _kind_line(root)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = "YAML syntax error: " + " ".join(
-            part for part in (exc.context, exc.problem) if part
-        )
+        message = f"YAML syntax error: {exc.problem or 'invalid YAML'}"
+        if exc.context and exc.context_mark is not None:
+            message += f" ({exc.context} started at line {exc.context_mark.line + 1})"
         issues.append(
             Issue(
                 message,
