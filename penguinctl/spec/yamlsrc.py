@@ -64,22 +64,41 @@ _constructor = yaml.constructor.SafeConstructor()
 
 @dataclass
 class SourceFile:
-    """One spec file's text; re-composed lazily to position issues."""
+    """One spec file's text; a document is re-composed lazily to position an issue."""
 
     name: str
     text: str
-    _roots: list[Node] | None = field(default=None, repr=False)
+    # document index -> 0-based line where its root node starts (filled by parse())
+    starts: dict[int, int] = field(default_factory=dict, repr=False)
+    _roots: dict[int, tuple[Node, int] | None] = field(default_factory=dict, repr=False)
 
-    def roots(self) -> list[Node]:
-        if self._roots is None:
-            roots: list[Node] = []
+    def root(self, index: int) -> tuple[Node, int] | None:
+        """Document ``index``'s root node and the line offset to add to its marks."""
+        if index not in self._roots:
+            self._roots[index] = self._compose(index)
+        return self._roots[index]
+
+    def _compose(self, index: int) -> tuple[Node, int] | None:
+        start = self.starts.get(index)
+        if start is not None:
+            # Compose only this document: from the start of its first line, first
+            # document only (libyaml parses lazily, so the rest is never read).
+            offset = 0
+            for _ in range(start):
+                offset = self.text.index("\n", offset) + 1
             try:
-                for node in yaml.compose_all(self.text, Loader=Loader):
-                    roots.append(node)
+                node = next(yaml.compose_all(self.text[offset:], Loader=Loader), None)
             except yaml.YAMLError:
-                pass  # already reported; keep the documents before the error
-            self._roots = roots
-        return self._roots
+                node = None
+            if node is not None:
+                return node, start
+        try:  # fall back to the whole file (e.g. %TAG directives before the document)
+            for i, node in enumerate(yaml.compose_all(self.text, Loader=Loader)):
+                if i == index:
+                    return node, 0
+        except yaml.YAMLError:
+            pass
+        return None
 
     def position(self, index: int, loc: Loc, *, at: str = "value") -> tuple[int | None, int | None]:
         """1-based (line, column) of the node at ``loc`` in document ``index``.
@@ -87,12 +106,12 @@ class SourceFile:
         ``at``: ``"value"`` (the node itself), ``"key"`` (the mapping key naming it).
         When the path cannot be followed to its end, the deepest node found is used.
         """
-        roots = self.roots()
-        if index >= len(roots):
+        found = self.root(index)
+        if found is None:
             return None, None
-        node = find(roots[index], loc, at=at)
-        mark = node.start_mark
-        return mark.line + 1, mark.column + 1
+        root, offset = found
+        mark = find(root, loc, at=at).start_mark
+        return mark.line + offset + 1, mark.column + 1
 
 
 @dataclass
@@ -125,6 +144,7 @@ def parse(source: SourceFile, issues: list[Issue]) -> tuple[list[RawDocument], b
             for node, message in problems:
                 path = format_path(path_of(root, node))
                 issues.append(_issue(source, node, message, path=path or None))
+            source.starts[index] = root.start_mark.line
             docs.append(RawDocument(source, index, data, _kind_line(root)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -327,3 +327,15 @@ def test_error_summary_is_the_first_issue_with_a_count(write) -> None:
         load([write("s.yaml", text)])
     assert str(info.value) == "s.yaml:6:3: spec.displayNme: unknown field 'displayNme' (and 1 more)"
     assert info.value.hint == "did you mean 'displayName'?"
+
+
+def test_positions_in_flow_documents_and_after_end_markers(write) -> None:
+    text = (
+        "apiVersion: penguinctl/v1\nkind: Tenant\nmetadata: {name: a}\n"
+        "--- {apiVersion: penguinctl/v1, kind: Tenant, metadata: {name: b}, spec: {plann: x}}\n"
+        "...\n---\n# a comment\n\n"
+        "apiVersion: penguinctl/v1\nkind: Tenant\nmetadata: {name: c}\nspec: {plann: y}\n"
+    )
+    issues = issues_of(write("flow.yaml", text))
+    assert [where(i) for i in issues] == ["flow.yaml:4:75 spec.plann", "flow.yaml:12:8 spec.plann"]
+    assert text.splitlines()[3][74:79] == "plann"
