@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +42,14 @@ _AUTH_HINT = (
     "allow-list at https://clients.hostwinds.com/cloud/api_keys.php "
     "(`penguinctl doctor` prints that address)"
 )
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    # Building a verifying context loads the CA bundle (~60 ms); one per process is enough.
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _scrub(value: Any) -> Any:
@@ -73,7 +83,7 @@ class HostwindsClient:
         # IPv4 only. Hostwinds allow-lists API keys by IPv4 address and answers
         # "Not Authorized!" to a request that leaves over IPv6; binding the source
         # address to 0.0.0.0 makes every connection IPv4 (httpx has no family option).
-        transport = httpx.HTTPTransport(local_address="0.0.0.0")
+        transport = httpx.HTTPTransport(local_address="0.0.0.0", verify=_tls())
         self._http = httpx.Client(transport=transport, timeout=self._timeout)
         self._tables: dict[str, list[dict[str, Any]]] = {}
 
@@ -264,7 +274,8 @@ class HostwindsClient:
 
     def live_image(self, instance: Mapping[str, Any], wanted: Any) -> Any:
         """``wanted`` when it names the live image, else the live image's name."""
-        image = instance.get("image") if isinstance(instance.get("image"), Mapping) else {}
+        raw = instance.get("image")
+        image: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         names = [instance.get("template_uuid"), instance.get("image_ref"), image.get("name")]
         live = {str(n).casefold() for n in names if n}
         if wanted is not None and str(wanted).strip().casefold() in live:

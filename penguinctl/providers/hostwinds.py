@@ -144,7 +144,7 @@ class HostwindsServerProvider(Provider):
             )
         with _client(ctx) as api:
             instance = api.instance(id)
-            srvrname = server_name(self._tenant(ctx, new), str(new.get("name")))
+            srvrname = server_name(self._tenant(ctx, new), str(new.get("name") or old.get("name")))
             if instance.get("srvrname") != srvrname:
                 ctx.log(f"Hostwinds: renaming service {id} to {srvrname}")
                 api.call("edit_instance", serviceid=id, srvrname=srvrname)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx
@@ -23,6 +24,11 @@ from penguinctl.sandbox.http import serving
 TOKEN = "sandbox-token"
 # The vendor-sized bucket (2/s) would make every test wait; tests get their own.
 _FAST = Bucket(1000.0, 1000)
+
+
+@cache
+def _http() -> httpx.Client:
+    return httpx.Client(verify=False)  # plain HTTP on loopback; one client per process
 
 
 class FastContext(CallContext):
@@ -51,7 +57,7 @@ class HwWorld:
     def api(self, action: str, **fields: Any) -> Any:
         """Call the emulator directly over HTTP, as another process (or the portal) would."""
         body = {"action": action, "API": TOKEN, **fields}
-        reply = httpx.post(f"{self.base}/hostwinds/cloud/api.php", data=body, timeout=5)
+        reply = _http().post(f"{self.base}/hostwinds/cloud/api.php", data=body, timeout=5)
         return reply.json()
 
     def instances(self) -> list[dict[str, Any]]:
