@@ -105,7 +105,11 @@ def check_reachable(engine: sa.Engine, shown_url: str) -> None:
         password = engine.url.password
         if password:
             reason = reason.replace(str(password), "***")
+        advice = (
+            "check the file's path and permissions"
+            if engine.dialect.name == "sqlite"
+            else "check that the server runs and PENGUIN_DATABASE_URL is right"
+        )
         raise StoreError(
-            f"cannot reach the database at {shown_url}",
-            hint=f"{reason} — check that the server runs and PENGUIN_DATABASE_URL is right",
+            f"cannot reach the database at {shown_url}", hint=f"{reason} — {advice}"
         ) from None

@@ -110,8 +110,13 @@ class WorkspaceLock:
         conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:a, :b)"), _KEYS).scalar()
-            if not got:
-                raise self._locked()
+        except BaseException:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            raise self._locked()
+        try:
             conn.execute(sa.delete(_T))  # a leftover row of a holder that died
             conn.execute(sa.insert(_T).values(row))
             yield

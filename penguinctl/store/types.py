@@ -27,7 +27,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from penguinctl.core.errors import SecretKeyError
 from penguinctl.store.crypto import SecretBox
 
-JSONData = sa.JSON().with_variant(JSONB(), "postgresql")
+# none_as_null: a Python None is SQL NULL, not the JSON value ``null``.
+JSONData = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def utcnow() -> datetime:

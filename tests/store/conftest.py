@@ -44,6 +44,12 @@ def empty_pg(url: str) -> str:
     return url
 
 
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """This module's PostgreSQL database, emptied for this test."""
+    return empty_pg(pg_database)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty store on each backend."""

@@ -109,6 +109,7 @@ def _crash_after_intent(url: str, run_id: int) -> None:
     os._exit(0)
 
 
+@pytest.mark.slow
 def test_intent_survives_a_crashed_process(store: Store, store_url: str) -> None:
     run_id = store.begin_run("apply", workspace="/w", profile=None)
     child = multiprocessing.get_context("spawn").Process(

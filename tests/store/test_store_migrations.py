@@ -127,10 +127,8 @@ def test_backup_beside_the_file_by_default(tmp_path: Path, newer_code: Callable[
 
 
 @pytest.mark.postgres
-def test_auto_migrate_postgres(pg_database: str, newer_code: Callable[[], str]) -> None:
-    from conftest import empty_pg
-
-    url = empty_pg(pg_database)
+def test_auto_migrate_postgres(pg_url: str, newer_code: Callable[[], str]) -> None:
+    url = pg_url
     open_store(url).close()
     revision = newer_code()
     with open_store(url) as store:
@@ -242,3 +240,27 @@ def test_importing_the_package_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/penguin.db"
+    open_store(url).close()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_plain_postgresql_url_gets_the_psycopg_driver(pg_url: str) -> None:
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with open_store(plain) as store:
+        assert store.dialect == "postgresql" and store.current_revision() == "0001"
+        assert store.url_display.startswith("postgresql+psycopg://postgres@127.0.0.1")
+
+
+def test_unopenable_sqlite_file(tmp_path: Path) -> None:
+    (tmp_path / "penguin.db").mkdir()  # a directory where the file should be
+    with pytest.raises(StoreError, match="cannot reach the database at sqlite:///") as info:
+        open_store(f"sqlite:///{tmp_path}/penguin.db")
+    assert "path and permissions" in (info.value.hint or "")
