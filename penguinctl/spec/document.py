@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from penguinctl.core.errors import Issue
-from penguinctl.spec.yamlsrc import Loc, SourceFile, format_path
+from penguinctl.spec.paths import Loc, format_path
+from penguinctl.spec.yamlsrc import SourceFile
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

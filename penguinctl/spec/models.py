@@ -64,6 +64,8 @@ class TenantProviders(SpecModel):
 
 
 class TenantSpec(SpecModel):
+    """A customer of the agency: who to contact, which provider instances to use."""
+
     display_name: str | None = None
     contact: Email | None = None
     plan: str | None = None
@@ -72,6 +74,12 @@ class TenantSpec(SpecModel):
 
 
 class ServerSpec(SpecModel):
+    """A sending server: a new Hostwinds VPS, or an existing host reached over SSH.
+
+    ``location``, ``plan`` and ``image`` are required for ``hostwinds``; ``address``
+    for ``existing``.
+    """
+
     tenant: str
     provider: Literal["hostwinds", "existing"] = "hostwinds"
     instance: str | None = None
@@ -106,16 +114,22 @@ class ServerSpec(SpecModel):
 
 
 class DnsSettings(SpecModel):
+    """Where the domain's records go: provider instance, zone (default: the domain), TTL."""
+
     instance: str | None = None
     zone: Domain | None = None
     ttl: Ttl = 300
 
 
 class DkimSettings(SpecModel):
+    """DKIM: the selector of the key penguinctl generates."""
+
     selector: Selector = "dkim"
 
 
 class SpfSettings(SpecModel):
+    """SPF: the server's addresses are always authorised; ``include`` adds others."""
+
     policy: Literal["-all", "~all"] = "-all"
     include: list[DnsName] = Field(default_factory=list)
 
@@ -124,6 +138,8 @@ DmarcPolicy = Literal["none", "quarantine", "reject"]
 
 
 class DmarcSettings(SpecModel):
+    """DMARC policy and report addresses (``mailto:`` URIs)."""
+
     policy: DmarcPolicy = "none"
     subdomain_policy: DmarcPolicy | None = None
     rua: list[MailtoUri] = Field(default_factory=list)
@@ -133,6 +149,8 @@ class DmarcSettings(SpecModel):
 
 
 class Mailbox(SpecModel):
+    """A mailbox: ``name`` is the local part; no password means one is generated."""
+
     name: LocalPart
     display_name: str | None = None
     password: Credential | None = None
@@ -141,6 +159,8 @@ class Mailbox(SpecModel):
 
 
 class ExtraRecord(SpecModel):
+    """An additional DNS record; ``name`` is relative to the domain (``@`` for itself)."""
+
     name: RecordName
     type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA"]
     content: str = Field(min_length=1)
@@ -157,6 +177,8 @@ class ExtraRecord(SpecModel):
 
 
 class MailDomainSpec(SpecModel):
+    """A sending domain of a tenant, served by one of the tenant's servers."""
+
     tenant: str
     domain: Domain
     server: str

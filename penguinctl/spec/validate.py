@@ -19,7 +19,8 @@ from penguinctl.core.errors import Issue
 from penguinctl.spec import kinds
 from penguinctl.spec.document import Document
 from penguinctl.spec.models import FieldProblems
-from penguinctl.spec.yamlsrc import Loc, RawDocument, format_path
+from penguinctl.spec.paths import Loc, format_path
+from penguinctl.spec.yamlsrc import RawDocument
 
 ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec")
 
