@@ -125,10 +125,18 @@ class HostwindsServerProvider(Provider):
             return self._observe(ctx, api, api.instance(id), attrs)
 
     def find(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed | None:
+        """The server named :func:`server_name` of ``key``, once it is ready.
+
+        A server still building is reported as None: the engine then plans a create, and
+        :meth:`create` adopts it by name (nothing is bought), waits for it and sets its
+        reverse DNS, instead of the engine recording a server without an address.
+        """
         srvrname = server_name(self._tenant(ctx, attrs), attrs.get("name") or name_of(key))
         with _client(ctx) as api:
             instance = self._one(api, srvrname)
-            return None if instance is None else self._observe(ctx, api, instance, attrs)
+            if instance is None or not _ready(instance):
+                return None
+            return self._observe(ctx, api, instance, attrs)
 
     def import_(self, ctx: ProviderContext, key: str, id: str) -> Observed:
         return self.read(ctx, id, {})

@@ -18,7 +18,8 @@ Faults (``self.faults``):
 
 * ``fail_next``: int — the next *n* requests get HTTP 500 (no effect); or ``{action: n}``
   to fail only the next *n* requests of that action;
-* ``error_next``: str — the next request gets that vendor error message (HTTP 200, no effect);
+* ``error_next``: str — the next request gets that vendor error message (HTTP 200, no
+  effect); or ``{action: message}`` for the next request of that action only;
 * ``add_instance_timeout``: True — the next ``add_instance`` *is* performed but its reply is
   dropped (connection closed); a number — the reply is delayed that many seconds instead;
 * ``capacity``: True or a location id — ``add_instance`` there fails as out of capacity;
@@ -140,8 +141,8 @@ class HostwindsEmulator(Emulator):
             )
         if (form.get("API") or [""])[0] not in self.state["api_keys"]:
             return Response(200, AUTH_ERROR)
-        if message := self.faults.pop("error_next", None):
-            return Response(200, _steps(action, str(message), "error"))
+        if message := self._take_error(action):
+            return Response(200, _steps(action, message, "error"))
         names = self.state["actions"]
         if action == names.get("locations"):
             return Response(200, {"success": LOCATIONS})
@@ -164,6 +165,13 @@ class HostwindsEmulator(Emulator):
             self.faults["fail_next"] = fail - 1
             return True
         return False
+
+    def _take_error(self, action: str) -> str | None:
+        error = self.faults.get("error_next")
+        if isinstance(error, dict):  # {action: message}: only that action's next request
+            message = error.pop(action, None)
+            return None if message is None else str(message)
+        return None if error is None else str(self.faults.pop("error_next"))
 
     def _instance(self, form: dict[str, list[str]]) -> dict[str, Any] | None:
         return self.state["instances"].get((form.get("serviceid") or [""])[0])

@@ -93,10 +93,13 @@ def test_create_after_a_crash_adopts_the_bought_server(
     )
     assert reply[-1]["message"] == "Server is being Created!"
     ctx = hw.ctx()
-    found = provider.find(ctx, "server/mx1", attrs_for())
-    assert found is not None
+    # Still building: find() says "not there yet" so the engine plans a create...
+    assert provider.find(ctx, "server/mx1", attrs_for()) is None
+    # ...and create adopts it by name instead of buying.
     created = provider.create(ctx, "server/mx1", attrs_for())
-    assert created.id == found.id
+    found = provider.find(ctx, "server/mx1", attrs_for())
+    assert found is not None and created.id == found.id
+    assert hw.emu.state["rdns"] == {created.outputs["ipv4"]: "mx1.mail.example.com"}
     assert hw.emu.state["purchases"] == 1
     assert hw.actions().count("add_instance") == 1  # the crashed process's purchase only
 
@@ -176,6 +179,15 @@ def test_hourly_billing_disabled_hints_monthly(
     assert "Hourly products are disabled" in err.value.message
     assert "monthly" in (err.value.hint or "")
     assert hw.emu.state["purchases"] == 0
+
+
+def test_a_plan_sold_out_lists_the_plans(hw: HwWorld, provider: HostwindsServerProvider) -> None:
+    hw.emu.faults["error_next"] = {"add_instance": "Product is not available."}
+    with pytest.raises(ProviderError) as err:
+        provider.create(hw.ctx(), "server/mx1", attrs_for())
+    assert err.value.message == "Hostwinds add_instance: Product is not available."
+    assert "Unmetered 1GB ($4.99/month)" in (err.value.hint or "")
+    assert hw.emu.state["purchases"] == 0 and hw.actions().count("add_instance") == 1
 
 
 def test_extra_ips_are_refused_before_buying(
