@@ -95,16 +95,20 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def reason_of(exc: sa.exc.DBAPIError, engine: sa.Engine) -> str:
+    """The driver's first line of explanation, with the URL's password masked."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    password = engine.url.password
+    return reason.replace(str(password), "***") if password else reason
+
+
 def check_reachable(engine: sa.Engine, shown_url: str) -> None:
     """Connect once; an unreachable database becomes a :class:`StoreError`."""
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
     except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        password = engine.url.password
-        if password:
-            reason = reason.replace(str(password), "***")
+        reason = reason_of(exc, engine)
         advice = (
             "check the file's path and permissions"
             if engine.dialect.name == "sqlite"

@@ -60,9 +60,8 @@ def open_store(
         )
     except sa.exc.DBAPIError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise StoreError(
-            f"cannot prepare the store at {shown}: {reason}",
+            f"cannot prepare the store at {shown}: {db.reason_of(exc, engine)}",
             hint="check that the database user may create tables in this database",
         ) from None
     except BaseException:
