@@ -152,13 +152,13 @@ class HostwindsServerProvider(Provider):
             )
         with _client(ctx) as api:
             instance = api.instance(id)
+            live_extra = len(api.ipv4s(id)) - 1
+            if int(new.get("extra_ips") or 0) > live_extra:
+                raise _no_extra_ips(live_extra)  # before changing anything
             srvrname = server_name(self._tenant(ctx, new), str(new.get("name") or old.get("name")))
             if instance.get("srvrname") != srvrname:
                 ctx.log(f"Hostwinds: renaming service {id} to {srvrname}")
                 api.call("edit_instance", serviceid=id, srvrname=srvrname)
-            live_extra = len(api.ipv4s(id)) - 1
-            if int(new.get("extra_ips") or 0) > live_extra:
-                raise _no_extra_ips(live_extra)
             if new.get("mail_host") and new.get("mail_host") != old.get("mail_host"):
                 self._set_rdns(ctx, api, instance, str(new["mail_host"]))
             return self._observe(ctx, api, api.instance(id), new).outputs

@@ -50,6 +50,16 @@ def test_update_of_a_replace_field_is_refused(
     assert hw.instances()[0]["product_id"] == 202
 
 
+def test_more_extra_ips_are_refused_before_any_change(
+    hw: HwWorld, provider: HostwindsServerProvider
+) -> None:
+    created = provider.create(hw.ctx(), "server/mx1", attrs_for())
+    with pytest.raises(ProviderError) as err:
+        provider.update(hw.ctx(), created.id, attrs_for(), attrs_for("mx9", extra_ips=1))
+    assert "0 extra IP" in err.value.message and "portal" in (err.value.hint or "")
+    assert hw.instances()[0]["srvrname"] == server_name("acme", "mx1")
+
+
 def test_read_reports_drift_made_in_the_portal(
     hw: HwWorld, provider: HostwindsServerProvider
 ) -> None:
