@@ -129,9 +129,12 @@ def _in_scope(recorded: dict[str, Recorded], targets: Sequence[str] | None) -> d
 
 
 def _warn(plan: Plan, resources: list) -> None:
+    changing = {c.key for c in plan.changes}
     for r in resources:
-        if r.kind == "dns_record" and str(r.attrs.get("content", "")).startswith(
-            "v=DMARC1; p=none"
+        if (
+            r.key in changing
+            and r.kind == "dns_record"
+            and str(r.attrs.get("content", "")).startswith("v=DMARC1; p=none")
         ):
             plan.warnings.append(
                 f"{r.attrs['name']}: DMARC p=none only monitors; once reports show aligned mail, "

@@ -19,6 +19,8 @@ from penguinctl.workspace import Workspace
 
 log = logging.getLogger("penguinctl")
 
+SANDBOX_SETTINGS: dict[str, dict[str, Any]] = {"hostwinds": {"poll_interval": 0.1}}
+
 
 @dataclass
 class Session:
@@ -73,11 +75,15 @@ class Session:
                 services=services,
             )
         inst = self.ws.instance(provider_type, instance)
+        settings = dict(inst.settings)
+        if self.ws.sandbox:
+            # Emulators provision in a fraction of a second: poll them accordingly.
+            settings = {**SANDBOX_SETTINGS.get(provider_type, {}), **settings}
         return CallContext(
             provider_type=provider_type,
             instance=inst.name,
             tenant=tenant,
-            settings=inst.settings,
+            settings=settings,
             credentials=inst.credentials,
             endpoints=self.endpoints,
             sandbox=self.ws.sandbox,

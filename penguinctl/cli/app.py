@@ -112,7 +112,9 @@ def main() -> None:
     import click
 
     try:
-        app(args=hoist_globals(sys.argv[1:]), standalone_mode=False)
+        # Without standalone mode click returns the code of typer.Exit instead of exiting.
+        code = app(args=hoist_globals(sys.argv[1:]), standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

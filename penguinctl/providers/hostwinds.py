@@ -98,7 +98,8 @@ class HostwindsServerProvider(Provider):
 
     def normalize(self, field_name: str, value: Any) -> Any:
         if field_name in self.replace_fields and value is not None:
-            return str(value).strip().casefold()
+            # "Ubuntu 24.04" (the portal's name) and "ubuntu-24.04" (a spec's slug) are one image.
+            return re.sub(r"[^a-z0-9]+", "-", str(value).strip().casefold()).strip("-")
         if field_name == "extra_ips":
             return int(value or 0)
         return value
@@ -139,7 +140,9 @@ class HostwindsServerProvider(Provider):
             return self._observe(ctx, api, instance, attrs)
 
     def import_(self, ctx: ProviderContext, key: str, id: str) -> Observed:
-        return self.read(ctx, id, {})
+        # The key names the server; the live srvrname is recorded as is, so the next
+        # plan shows the rename to penguinctl's deterministic name as an update.
+        return self.read(ctx, id, {"tenant": ctx.tenant} if ctx.tenant else {})
 
     def update(
         self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
