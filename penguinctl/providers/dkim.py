@@ -71,7 +71,9 @@ class DkimKeyProvider(Provider):
         pem = ctx.secret(id, SECRET_NAME)
         if pem is None:
             raise NotFound(f"no DKIM private key for {id} in the store")
-        return Observed(id=id, attrs=dict(attrs), outputs=self._outputs(attrs, public_from_private(pem)))
+        return Observed(
+            id=id, attrs=dict(attrs), outputs=self._outputs(attrs, public_from_private(pem))
+        )
 
     def update(
         self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
