@@ -36,7 +36,9 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
+        # Real time always moves on; a fake one must too, or a token bucket that
+        # computed a wait too small to change a float would spin for ever.
+        self.now += max(1e-6, seconds)
 
 
 @dataclass

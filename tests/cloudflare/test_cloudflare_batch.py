@@ -1,0 +1,80 @@
+"""The batch helper and paginated listing (the fast path for many records per zone)."""
+
+from __future__ import annotations
+
+import pytest
+
+from penguinctl.core.errors import ProviderError
+from penguinctl.providers.cloudflare import CloudflareRecordProvider, apply_batch, marker
+from penguinctl.sandbox.cloudflare import CloudflareEmulator
+from penguinctl.sandbox.http import EmulatorServer
+from tests.cloudflare.conftest import FakeClock, SandboxContext, make_ctx, mx, txt
+
+P = CloudflareRecordProvider()
+
+
+def many(n: int) -> list[tuple[str, dict]]:
+    return [
+        (f"dns_record/example.com/TXT/r{i}", txt(f"r{i}.example.com", f"record {i}"))
+        for i in range(n)
+    ]
+
+
+def test_batch_deletes_patches_and_posts(ctx: SandboxContext, emu: CloudflareEmulator) -> None:
+    gone = P.create(ctx, "dns_record/example.com/MX/@", mx())
+    kept_attrs = txt("_dmarc.example.com", "v=DMARC1; p=none")
+    kept = P.create(ctx, "dns_record/example.com/TXT/_dmarc/dmarc", kept_attrs)
+    strict = {**kept_attrs, "content": "v=DMARC1; p=reject"}
+    post_key = "dns_record/example.com/MX/@"  # the MX comes back with a new target
+    result = apply_batch(
+        ctx, "example.com", [gone.id], [(kept.id, strict)], [(post_key, mx(host="mx2"))]
+    )
+
+    assert result.deleted == (gone.id,)
+    assert result.patched[kept.id].attrs["content"] == "v=DMARC1; p=reject"
+    created = result.created[post_key]
+    assert created.outputs["fqdn"] == "example.com"
+    records = {r["id"]: r for r in emu.records()}
+    assert set(records) == {kept.id, created.id}
+    assert records[created.id]["comment"] == marker(post_key)
+    assert records[kept.id]["comment"] == marker("dns_record/example.com/TXT/_dmarc/dmarc")
+    assert P.find(ctx, post_key, mx(host="mx2")).id == created.id  # type: ignore[union-attr]
+    assert sum(line.startswith("POST ") for line in emu.requests) == 3  # 2 creates + 1 batch
+
+
+def test_batch_is_all_or_nothing(ctx: SandboxContext, emu: CloudflareEmulator) -> None:
+    first = P.create(ctx, "dns_record/example.com/TXT/a", txt("a.example.com", "one"))
+    before = emu.records()
+    with pytest.raises(ProviderError) as info:
+        # The post duplicates a live record (81058): the delete before it must not stick.
+        apply_batch(
+            ctx,
+            "example.com",
+            [first.id],
+            (),
+            [("k", txt("a.example.com", "one")), ("k2", txt("a.example.com", "one"))],
+        )
+    assert info.value.vendor_code == "81058"
+    assert emu.records() == before
+
+
+def test_list_paginates(server: EmulatorServer, clock: FakeClock, emu: CloudflareEmulator) -> None:
+    ctx = make_ctx(server, clock, per_page=100)
+    apply_batch(ctx, "example.com", posts=many(250))
+    emu.requests.clear()
+    observed = list(P.list(ctx))
+    assert len(observed) == 250
+    assert len({o.id for o in observed}) == 250
+    pages = [line for line in emu.requests if "/dns_records?" in line]
+    assert len(pages) == 3
+    assert all(
+        "comment.startswith=penguinctl:" in line and "per_page=100" in line for line in pages
+    )
+
+
+def test_default_page_size_lists_in_one_call(ctx: SandboxContext, emu: CloudflareEmulator) -> None:
+    apply_batch(ctx, "example.com", posts=many(250))
+    emu.requests.clear()
+    assert len(list(P.list(ctx))) == 250
+    (listing,) = [line for line in emu.requests if "/dns_records?" in line]
+    assert listing.endswith("per_page=5000")
