@@ -2,8 +2,10 @@
 
 * SQLite: the lock *is* the single ``workspace_lock`` row; taking it is an
   INSERT that fails when the row exists. A holder that dies leaves the row
-  behind; when its pid is dead on this host the lock is reported as stale and
-  ``penguinctl state unlock`` (:meth:`WorkspaceLock.break_`) removes it.
+  behind; when its pid is dead on this host the next run takes the lock over
+  (as PostgreSQL frees an advisory lock with its session); a holder on another
+  host is reported, and ``penguinctl state unlock`` (:meth:`WorkspaceLock.break_`)
+  removes it.
 * PostgreSQL: the lock is a session advisory lock on a dedicated connection
   held for the whole run, so the server frees it when the holder dies; the row
   only says who holds it. Breaking it terminates the holding session.
@@ -93,7 +95,15 @@ class WorkspaceLock:
                     conn.execute(sa.insert(_T).values(row))
                 break
             except sa.exc.IntegrityError:
-                if self.info() is not None:
+                info = self.info()
+                if info is not None and info["stale"]:
+                    # Its holder died on this very host (kill -9, power cut): like the
+                    # advisory lock PostgreSQL frees with its session, the lock is free.
+                    # The journal's pending intents are settled by the run that takes it.
+                    with self._write.begin() as conn:
+                        conn.execute(sa.delete(_T).where(_T.c.pid == info["pid"]))
+                    continue
+                if info is not None:
                     raise self._locked() from None
         else:
             raise self._locked()

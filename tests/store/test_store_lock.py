@@ -84,13 +84,12 @@ def test_killed_holder(store: Store, store_url: str) -> None:
     child.join(30)
     info = store.lock_info()
     if store.dialect == "sqlite":
-        # The row outlives its holder: reported as stale, never silently taken.
+        # The row outlives its holder and is reported as stale; the next run on
+        # this host takes it over (a re-run after kill -9 must converge).
         assert info is not None and info["stale"] and info["pid"] == child.pid
-        with pytest.raises(LockedError) as caught, store.lock("apply"):
-            pass
-        assert "stale" in caught.value.message
-        assert "penguinctl state unlock" in (caught.value.hint or "")
-        assert store.break_lock() is True
+        with store.lock("apply"):
+            assert store.lock_info()["pid"] == os.getpid()
+        assert store.lock_info() is None
         assert store.break_lock() is False
     else:
         # PostgreSQL frees the advisory lock with the session; the row is a leftover.
