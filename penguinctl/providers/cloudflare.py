@@ -27,9 +27,6 @@ Context settings read: ``per_page`` (list page size, default 5000), ``timeout``
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,123 +34,34 @@ from typing import Any
 from penguinctl.core.errors import Conflict, NotFound, ProviderError, RateLimited
 from penguinctl.core.provider import Created, DiffResult, Observed, Provider, ProviderContext
 from penguinctl.providers._cloudflare_client import CloudflareClient
+from penguinctl.providers._cloudflare_records import (
+    MARKER,
+    PROXIABLE,
+    TYPES,
+    canonical,
+    conflict,
+    in_the_way,
+    is_ours,
+    marker,
+    observed,
+    outputs,
+    patch_body,
+    request_body,
+    txt_join,
+)
 
-MARKER = "penguinctl:"
-MAX_COMMENT = 100  # the Free plan's comment limit (apis.md §6 open question 4)
+__all__ = [
+    "BatchResult",
+    "CloudflareRecordProvider",
+    "adopt",
+    "apply_batch",
+    "canonical",
+    "marker",
+    "txt_join",
+]
+
 POST_ATTEMPTS = 3
 DUPLICATE_CODES = frozenset({"81057", "81058"})
-TYPES = frozenset({"A", "AAAA", "CNAME", "MX", "TXT", "NS", "PTR"})
-HOST_TYPES = frozenset({"CNAME", "MX", "NS", "PTR"})
-PROXIABLE = frozenset({"A", "AAAA", "CNAME"})
-_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_ALL_QUOTED = re.compile(r'^\s*(?:"(?:[^"\\]|\\.)*"\s*)+$')
-
-
-def marker(key: str) -> str:
-    """The ownership comment for ``key``; hashed when it would exceed the comment limit."""
-    text = MARKER + key
-    if len(text) <= MAX_COMMENT:
-        return text
-    return MARKER + "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:40]
-
-
-def txt_join(content: str) -> str:
-    """TXT content as one string: quoted and split presentation form is joined back."""
-    if not _ALL_QUOTED.match(content):
-        return content
-    return "".join(re.sub(r"\\(.)", r"\1", m.group(1)) for m in _QUOTED.finditer(content.strip()))
-
-
-def canonical(rtype: str, field_name: str, value: Any) -> Any:
-    """The comparable form of one attribute of a record of type ``rtype``."""
-    if value is None:
-        return False if field_name == "proxied" else None
-    if field_name in ("zone", "name"):
-        return str(value).strip().rstrip(".").lower()
-    if field_name == "type":
-        return str(value).upper()
-    if field_name in ("ttl", "priority"):
-        if field_name == "priority" and rtype not in ("", "MX"):
-            return None
-        return int(value)
-    if field_name == "proxied":
-        return bool(value)
-    if field_name == "content":
-        text = str(value)
-        if rtype == "TXT" or (not rtype and text.startswith('"')):
-            return txt_join(text)
-        if rtype in HOST_TYPES:
-            return text.strip().rstrip(".").lower()
-        if rtype == "AAAA":
-            try:
-                return str(ipaddress.IPv6Address(text))
-            except ValueError:
-                return text
-    return value
-
-
-def _observed(record: Mapping[str, Any], zone: Mapping[str, Any]) -> Observed:
-    rtype = record["type"]
-    attrs = {
-        "zone": zone["name"],
-        "name": canonical(rtype, "name", record["name"]),
-        "type": rtype,
-        "content": canonical(rtype, "content", record["content"]),
-        "ttl": int(record["ttl"]),
-        "priority": record.get("priority") if rtype == "MX" else None,
-        "proxied": bool(record.get("proxied")),
-    }
-    return Observed(record["id"], attrs, _outputs(record, zone))
-
-
-def _outputs(record: Mapping[str, Any], zone: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": record["id"], "zone_id": zone["id"], "fqdn": record["name"].rstrip(".").lower()}
-
-
-def _body(attrs: Mapping[str, Any], comment: str | None = None) -> dict[str, Any]:
-    rtype = str(attrs["type"]).upper()
-    body: dict[str, Any] = {
-        "type": rtype,
-        "name": canonical(rtype, "name", attrs["name"]),
-        "content": canonical(rtype, "content", attrs["content"]),
-        "ttl": int(attrs.get("ttl") or 1),
-        "proxied": bool(attrs.get("proxied")),
-    }
-    if rtype == "MX":
-        body["priority"] = int(attrs["priority"])
-    if comment is not None:
-        body["comment"] = comment
-    return body
-
-
-def _family(content: str) -> str | None:
-    """``v=spf1``, ``v=dmarc1``…: the TXT tag that allows one record per name."""
-    head = txt_join(content).strip().split(";")[0].split(" ")[0].lower()
-    return head if head.startswith("v=") else None
-
-
-def _in_the_way(attrs: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
-    """Whether a foreign record ``other`` at the same name blocks our record."""
-    mine, theirs = str(attrs["type"]).upper(), other["type"]
-    if "CNAME" in (mine, theirs):
-        return True  # a CNAME shares its name with nothing, not even another CNAME
-    if mine != theirs:
-        return False
-    if mine == "TXT":
-        ours = canonical("TXT", "content", attrs["content"])
-        family = _family(ours)
-        return txt_join(other["content"]) == ours or (
-            family is not None and _family(other["content"]) == family
-        )
-    if mine in ("MX", "A", "AAAA"):
-        return True
-    return canonical(mine, "content", other["content"]) == canonical(
-        mine, "content", attrs["content"]
-    )
-
-
-def _is_ours(record: Mapping[str, Any]) -> bool:
-    return str(record.get("comment") or "").startswith(MARKER)
 
 
 class CloudflareRecordProvider(Provider):
@@ -212,15 +120,15 @@ class CloudflareRecordProvider(Provider):
             mine = [r for r in here if r["type"] == rtype and r.get("comment") == tag]
             if mine:
                 return self._converge(api, zone, mine[0], attrs)
-            foreign = [r for r in here if not _is_ours(r) and _in_the_way(attrs, r)]
+            foreign = [r for r in here if not is_ours(r) and in_the_way(attrs, r)]
             if foreign:
-                raise _conflict(foreign[0], key)
+                raise conflict(foreign[0], key)
             return self._post(api, zone, key, attrs)
 
     def read(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> Observed:
         with CloudflareClient(ctx) as api:
             zone = api.zone(_zone_name(attrs))
-            return _observed(api.record(zone["id"], id), zone)
+            return observed(api.record(zone["id"], id), zone)
 
     def update(
         self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
@@ -233,16 +141,14 @@ class CloudflareRecordProvider(Provider):
             )
         with CloudflareClient(ctx) as api:
             zone = api.zone(new["zone"])
-            body = {
-                k: v for k, v in _body(new).items() if k in change.changed or k in ("type", "name")
-            }
+            body = patch_body(new, change.changed)
             record = api.call(
                 "PATCH",
                 f"/zones/{zone['id']}/dns_records/{id}",
                 body=body,
                 what="update DNS record",
             )
-            return _outputs(record["result"], zone)
+            return outputs(record["result"], zone)
 
     def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
         with CloudflareClient(ctx) as api:
@@ -271,8 +177,8 @@ class CloudflareRecordProvider(Provider):
                 if zone["status"] != "active":
                     continue
                 for record in api.records(zone["id"], {"comment.startswith": MARKER}):
-                    if _is_ours(record):
-                        found.append(_observed(record, zone))
+                    if is_ours(record):
+                        found.append(observed(record, zone))
             return found
 
     def import_(self, ctx: ProviderContext, key: str, id: str) -> Observed:
@@ -290,7 +196,7 @@ class CloudflareRecordProvider(Provider):
         mine = [r for r in api.records(zone["id"], query) if r.get("comment") == tag]
         if len(mine) > 1:
             api.log(f"{len(mine)} Cloudflare records carry the marker of {key}; using the oldest")
-        return _observed(mine[0], zone) if mine else None
+        return observed(mine[0], zone) if mine else None
 
     def _converge(
         self,
@@ -300,27 +206,23 @@ class CloudflareRecordProvider(Provider):
         attrs: Mapping[str, Any],
     ) -> Created:
         """Ours already exists (a retried create): make it match ``attrs`` and return it."""
-        live = _observed(record, zone)
+        live = observed(record, zone)
         change = self.diff(live.attrs, attrs)
         if change.has_changes:
-            body = {
-                k: v
-                for k, v in _body(attrs).items()
-                if k in change.changed or k in ("type", "name")
-            }
+            body = patch_body(attrs, change.changed)
             path = f"/zones/{zone['id']}/dns_records/{record['id']}"
             record = api.call("PATCH", path, body=body, what="update DNS record")["result"]
-        return Created(record["id"], _outputs(record, zone))
+        return Created(record["id"], outputs(record, zone))
 
     def _post(
         self, api: CloudflareClient, zone: Mapping[str, Any], key: str, attrs: Mapping[str, Any]
     ) -> Created:
         path = f"/zones/{zone['id']}/dns_records"
-        body = _body(attrs, marker(key))
+        body = request_body(attrs, marker(key))
         for attempt in range(POST_ATTEMPTS):
             try:
                 reply = api.call("POST", path, body=body, retry=False, what="create DNS record")
-                return Created(reply["result"]["id"], _outputs(reply["result"], zone))
+                return Created(reply["result"]["id"], outputs(reply["result"], zone))
             except RateLimited as exc:
                 if attempt + 1 == POST_ATTEMPTS:
                     raise
@@ -349,8 +251,8 @@ class CloudflareRecordProvider(Provider):
         rtype = str(attrs["type"]).upper()
         query = {"type": rtype, "name.exact": canonical(rtype, "name", attrs["name"])}
         for record in api.records(zone["id"], query):
-            if not _is_ours(record) and _in_the_way(attrs, record):
-                raise _conflict(record, key)
+            if not is_ours(record) and in_the_way(attrs, record):
+                raise conflict(record, key)
         raise ProviderError(
             f"Cloudflare says {rtype} {attrs['name']} already exists but it cannot be read back",
             hint="check the zone in the Cloudflare dashboard; the token may lack read access",
@@ -367,16 +269,6 @@ def _zone_name(attrs: Mapping[str, Any]) -> str:
     return str(zone)
 
 
-def _conflict(record: Mapping[str, Any], key: str) -> Conflict:
-    content = txt_join(record["content"])
-    shown = content if len(content) <= 60 else content[:57] + "..."
-    return Conflict(
-        f"a {record['type']} record {record['name']} ({shown!r}, id {record['id']}) "
-        f"that penguinctl did not create is in the way of {key}",
-        hint="delete it in Cloudflare, or take it over with --adopt (penguinctl then manages it)",
-    )
-
-
 def adopt(ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
     """Take over the foreign record in the way of ``key`` by writing our marker on it.
 
@@ -388,7 +280,7 @@ def adopt(ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
         zone = api.zone(attrs["zone"])
         rtype = str(attrs["type"]).upper()
         here = api.records(zone["id"], {"name.exact": canonical(rtype, "name", attrs["name"])})
-        foreign = [r for r in here if not _is_ours(r) and _in_the_way(attrs, r)]
+        foreign = [r for r in here if not is_ours(r) and in_the_way(attrs, r)]
         if not foreign:
             raise NotFound(f"no foreign {rtype} record at {attrs['name']} to adopt")
         if len(foreign) > 1 or foreign[0]["type"] != rtype:
@@ -399,7 +291,7 @@ def adopt(ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
         path = f"/zones/{zone['id']}/dns_records/{foreign[0]['id']}"
         api.log(f"adopting Cloudflare {rtype} {attrs['name']} ({foreign[0]['id']}) as {key}")
         reply = api.call("PATCH", path, body={"comment": marker(key)}, what="adopt DNS record")
-        return _observed(reply["result"], zone)
+        return observed(reply["result"], zone)
 
 
 @dataclass(frozen=True)
@@ -429,8 +321,8 @@ def apply_batch(
         zone_obj = api.zone(zone)
         body = {
             "deletes": [{"id": i} for i in deletes],
-            "patches": [{"id": i, **_body(a)} for i, a in patches],
-            "posts": [_body(a, marker(k)) for k, a in posts],
+            "patches": [{"id": i, **request_body(a)} for i, a in patches],
+            "posts": [request_body(a, marker(k)) for k, a in posts],
         }
         path = f"/zones/{zone_obj['id']}/dns_records/batch"
         try:
@@ -446,9 +338,9 @@ def apply_batch(
         result = reply["result"] or {}
         return BatchResult(
             deleted=tuple(r["id"] for r in result.get("deletes") or ()),
-            patched={r["id"]: _observed(r, zone_obj) for r in result.get("patches") or ()},
+            patched={r["id"]: observed(r, zone_obj) for r in result.get("patches") or ()},
             created={
-                k: Created(r["id"], _outputs(r, zone_obj))
+                k: Created(r["id"], outputs(r, zone_obj))
                 for (k, _), r in zip(posts, result.get("posts") or (), strict=True)
             },
         )

@@ -138,33 +138,42 @@ PAGE_PARAMS = {"page", "per_page"}
 LIST_PARAMS = TEXT_FILTERS | FLAG_FILTERS | OTHER_PARAMS | PAGE_PARAMS
 
 
+TAG_FILTERS = {"tag.exact", "tag.present", "tag.absent"}
+PLAIN_FILTERS = (TEXT_FILTERS | FLAG_FILTERS | {"type", "proxied"}) - TAG_FILTERS
+
+
+def _test(record: Mapping[str, Any], param: str, wanted: str) -> bool:
+    """One documented filter against one record."""
+    if param in TEXT_FILTERS:
+        field, op = param.split(".")
+        return _text_match(record.get(field), op, wanted)
+    tags = [str(t) for t in record.get("tags") or []]
+    checks = {
+        "type": lambda: record["type"] == wanted.upper(),
+        "proxied": lambda: record["proxied"] == (wanted.lower() == "true"),
+        "comment.present": lambda: bool(record.get("comment")),
+        "comment.absent": lambda: not record.get("comment"),
+        "tag.exact": lambda: wanted in tags,
+        "tag.present": lambda: any(t.split(":")[0] == wanted for t in tags),
+        "tag.absent": lambda: all(t.split(":")[0] != wanted for t in tags),
+    }
+    return bool(checks[param]())
+
+
 def select(records: list[dict[str, Any]], query: Mapping[str, str]) -> list[dict[str, Any]]:
     """Apply the documented list filters (``match``/``tag_match`` any|all) and ordering."""
-    checks = []
-    tag_checks = []
-    for param, wanted in query.items():
-        if param in TEXT_FILTERS:
-            field, op = param.split(".")
-            checks.append(lambda r, f=field, o=op, w=wanted: _text_match(r.get(f), o, w))
-        elif param == "type":
-            checks.append(lambda r, w=wanted: r["type"] == w.upper())
-        elif param == "proxied":
-            checks.append(lambda r, w=wanted: r["proxied"] == (w.lower() == "true"))
-        elif param == "comment.present":
-            checks.append(lambda r: bool(r.get("comment")))
-        elif param == "comment.absent":
-            checks.append(lambda r: not r.get("comment"))
-        elif param == "tag.exact":
-            tag_checks.append(lambda r, w=wanted: w in (r.get("tags") or []))
-        elif param == "tag.present":
-            tag_checks.append(lambda r, w=wanted: any(t.split(":")[0] == w for t in r["tags"]))
-        elif param == "tag.absent":
-            tag_checks.append(lambda r, w=wanted: all(t.split(":")[0] != w for t in r["tags"]))
+    plain = [(p, w) for p, w in query.items() if p in PLAIN_FILTERS]
+    tagged = [(p, w) for p, w in query.items() if p in TAG_FILTERS]
     combine = any if query.get("match") == "any" else all
     tag_combine = any if query.get("tag_match") == "any" else all
-    if tag_checks:
-        checks.append(lambda r: tag_combine(c(r) for c in tag_checks))
-    found = [r for r in records if not checks or combine(c(r) for c in checks)]
+
+    def keep(record: dict[str, Any]) -> bool:
+        results = [_test(record, p, w) for p, w in plain]
+        if tagged:
+            results.append(tag_combine(_test(record, p, w) for p, w in tagged))
+        return not results or combine(results)
+
+    found = [r for r in records if keep(r)]
     order = query.get("order")
     if order:
         found.sort(key=lambda r: (r.get(order) is None, str(r.get(order)).lower()))
