@@ -83,6 +83,8 @@ class CloudflareRecordProvider(Provider):
             problems.append(f"record type {rtype or '(none)'} is not supported on Cloudflare here")
         if not zone or not (name == zone or name.endswith("." + zone)):
             problems.append(f"name {name!r} is not inside zone {zone!r}")
+        if not name.isascii():
+            problems.append(f"name {name!r} must be in punycode (xn--…)")
         if not isinstance(attrs.get("content"), str) or not attrs.get("content"):
             problems.append("content is required")
         ttl = attrs.get("ttl", 1)
@@ -118,9 +120,11 @@ class CloudflareRecordProvider(Provider):
             here = api.records(zone["id"], {"name.exact": fqdn})
             tag = marker(key)
             mine = [r for r in here if r["type"] == rtype and r.get("comment") == tag]
-            if mine:
-                return self._converge(api, zone, mine[0], attrs)
             foreign = [r for r in here if not is_ours(r) and in_the_way(attrs, r)]
+            if mine:
+                for other in foreign:  # ours stands; the other is for `dns check` to flag
+                    api.log(f"a foreign {other['type']} record {other['name']} sits beside {key}")
+                return self._converge(api, zone, mine[0], attrs)
             if foreign:
                 raise conflict(foreign[0], key)
             return self._post(api, zone, key, attrs)
@@ -319,22 +323,37 @@ def apply_batch(
     """
     with CloudflareClient(ctx) as api:
         zone_obj = api.zone(zone)
-        body = {
-            "deletes": [{"id": i} for i in deletes],
-            "patches": [{"id": i, **request_body(a)} for i, a in patches],
-            "posts": [request_body(a, marker(k)) for k, a in posts],
-        }
         path = f"/zones/{zone_obj['id']}/dns_records/batch"
-        try:
-            reply = api.call("POST", path, body=body, retry=not posts, what="DNS batch")
-        except ProviderError as exc:
-            if posts and exc.retryable and not isinstance(exc, RateLimited):
-                raise ProviderError(
-                    f"the DNS batch for {zone} may or may not have been applied: {exc.message}",
-                    hint="re-plan: each created record is found again by its penguinctl comment",
-                    retryable=False,
-                ) from None
-            raise
+        pending = list(deletes)
+        for attempt in range(POST_ATTEMPTS):
+            body = {
+                "deletes": [{"id": i} for i in pending],
+                "patches": [{"id": i, **request_body(a)} for i, a in patches],
+                "posts": [request_body(a, marker(k)) for k, a in posts],
+            }
+            try:
+                reply = api.call("POST", path, body=body, retry=not posts, what="DNS batch")
+                break
+            except RateLimited as exc:  # refused before anything was done: send again
+                if attempt + 1 == POST_ATTEMPTS:
+                    raise
+                api.wait(exc.retry_after, attempt)
+            except NotFound:
+                # A delete of a record already gone fails the whole transaction: drop
+                # those (their end state is reached) and send the rest once more.
+                live = {r["id"] for r in api.records(zone_obj["id"], {})}
+                still = [i for i in pending if i in live]
+                if still == pending or attempt + 1 == POST_ATTEMPTS:
+                    raise
+                pending = still
+            except ProviderError as exc:
+                if posts and exc.retryable:
+                    raise ProviderError(
+                        f"the DNS batch for {zone} may or may not have been applied: {exc.message}",
+                        hint="re-plan: each created record is found again by its comment",
+                        retryable=False,
+                    ) from None
+                raise
         result = reply["result"] or {}
         return BatchResult(
             deleted=tuple(r["id"] for r in result.get("deletes") or ()),

@@ -78,3 +78,35 @@ def test_default_page_size_lists_in_one_call(ctx: SandboxContext, emu: Cloudflar
     assert len(list(P.list(ctx))) == 250
     (listing,) = [line for line in emu.requests if "/dns_records?" in line]
     assert listing.endswith("per_page=5000")
+
+
+def test_batch_skips_deletes_already_gone(ctx: SandboxContext, emu: CloudflareEmulator) -> None:
+    a = P.create(ctx, "dns_record/example.com/TXT/a", txt("a.example.com", "one"))
+    b = P.create(ctx, "dns_record/example.com/TXT/b", txt("b.example.com", "two"))
+    P.delete(ctx, a.id, txt("a.example.com", "one"))
+    result = apply_batch(ctx, "example.com", [a.id, b.id])
+    assert result.deleted == (b.id,)
+    assert emu.records() == []
+
+
+def test_batch_rate_limited_is_sent_again(
+    ctx: SandboxContext, emu: CloudflareEmulator, clock: FakeClock
+) -> None:
+    P.find(ctx, "dns_record/example.com/TXT/a", txt("a.example.com", "one"))  # 2 calls
+    emu.state["rate_limit"] = {"requests": 2, "window": 300, "block": 30}
+    result = apply_batch(ctx, "example.com", posts=many(3))
+    assert len(result.created) == 3 and len(emu.records()) == 3
+    assert 30.0 in clock.sleeps
+
+
+def test_batch_with_posts_and_lost_reply_is_not_resent(
+    ctx: SandboxContext, emu: CloudflareEmulator
+) -> None:
+    emu.faults["drop_connection"] = lambda request: request.path.endswith("/batch")
+    with pytest.raises(ProviderError) as info:
+        apply_batch(ctx, "example.com", posts=many(2))
+    assert not info.value.retryable and "may or may not" in info.value.message
+    assert len(emu.records()) == 2  # applied once, never twice
+    emu.faults.clear()
+    found = P.find(ctx, "dns_record/example.com/TXT/r1", txt("r1.example.com", "record 1"))
+    assert found is not None
