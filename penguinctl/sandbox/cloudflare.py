@@ -42,7 +42,7 @@ from typing import Any
 
 from penguinctl.sandbox import cloudflare_records as rules
 from penguinctl.sandbox.base import DnsAnswer, Emulator, Request, Response
-from penguinctl.sandbox.cloudflare_records import ApiError, invalid
+from penguinctl.sandbox.cloudflare_records import ApiError, Unexpected, strict
 
 PREFIX = "/client/v4"
 TOKEN_ID = "ed17574386854bf78a67040be0a770b0"  # what /user/tokens/verify reports
@@ -129,6 +129,17 @@ class CloudflareEmulator(Emulator):
             self.dirty = True
             return zone
 
+    def add_record(self, zone_name: str, **fields: Any) -> dict[str, Any]:
+        """Seed a record as another tool or a person would have made it (auto-adds the zone)."""
+        with self.lock:
+            zones = [z for z in self.state["zones"].values() if z["name"] == zone_name]
+            zone = zones[0] if zones else self.add_zone(zone_name)
+            record = self._new(zone, fields, None, full=True)
+            rules.check_clash(record, list(self.state["records"][zone["id"]].values()))
+            self.state["records"][zone["id"]][record["id"]] = record
+            self._changed(zone)
+            return record
+
     def records(self, zone_name: str | None = None) -> list[dict[str, Any]]:
         """Every record (of one zone when named), oldest first."""
         with self.lock:
@@ -180,6 +191,9 @@ class CloudflareEmulator(Emulator):
             if match and method == request.method:
                 try:
                     response = getattr(self, "_" + action)(match.groupdict(), query, request)
+                except Unexpected as exc:  # a call our clients should never make
+                    self.reject(f"{request.method} {request.path}: {exc.message}")
+                    response = _failure(exc.status, exc.code, exc.message)
                 except ApiError as exc:
                     response = _failure(exc.status, exc.code, exc.message)
                 response.headers.update(self._limit_headers(token))
@@ -217,12 +231,6 @@ class CloudflareEmulator(Emulator):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _strict(self, condition: bool, what: str) -> None:
-        """A request our clients should never send: answer 400 and record it."""
-        if not condition:
-            self.reject(what)
-            raise invalid(what)
-
     def _page(
         self, items: list[Any], query: Mapping[str, str], default: int, maximum: int
     ) -> Response:
@@ -231,7 +239,7 @@ class CloudflareEmulator(Emulator):
             per_page = int(query.get("per_page", str(default)))
         except ValueError:
             page = per_page = 0
-        self._strict(page >= 1 and 1 <= per_page <= maximum, f"bad paging {dict(query)}")
+        strict(page >= 1 and 1 <= per_page <= maximum, f"bad paging {dict(query)}")
         chunk = items[(page - 1) * per_page : page * per_page]
         info = {
             "page": page,
@@ -268,56 +276,14 @@ class CloudflareEmulator(Emulator):
         try:
             return json.loads(request.body or b"null")
         except ValueError:
-            self.reject(f"{request.method} {request.path}: body is not JSON")
-            raise invalid("Request body is not valid JSON") from None
+            raise Unexpected("Request body is not valid JSON") from None
 
-    def _build(
-        self,
-        zone: Mapping[str, Any],
-        body: Any,
-        base: dict[str, Any] | None,
-        *,
-        full: bool,
-        allow_id: bool = False,
+    def _new(
+        self, zone: Mapping[str, Any], body: Any, base: dict[str, Any] | None, **kw: bool
     ) -> dict[str, Any]:
-        """The record that ``body`` makes (``base`` for PATCH/PUT); validated, not stored."""
-        self._strict(isinstance(body, dict), "record body must be an object")
-        allowed = set(rules.WRITABLE) | {"settings"} | ({"id"} if allow_id else set())
-        unknown = sorted(set(body) - allowed)
-        self._strict(not unknown, f"unknown record fields {unknown}")
-        if full:
-            missing = [f for f in ("type", "name", "content") if f not in body]
-            if missing:
-                raise invalid(f"Missing required fields: {', '.join(missing)}")
-        now = _now()
-        record = copy.deepcopy(base) if base is not None and not full else {}
-        if base is not None:
-            record.update(id=base["id"], created_on=base["created_on"])
-        else:
-            record.update(id=uuid.uuid4().hex, created_on=now)
-        record.setdefault("ttl", 1)
-        record.setdefault("proxied", False)
-        record.setdefault("comment", None)
-        record.setdefault("tags", [])
-        record.setdefault("settings", {})
-        record.update({k: v for k, v in body.items() if k != "id"})
-        rtype = str(record.get("type", "")).upper()
-        if rtype not in rules.SIMPLE_TYPES:
-            self._strict(rtype not in rules.DOCUMENTED_TYPES, f"record type {rtype} not emulated")
-            raise invalid(f"Invalid DNS record type {rtype!r}")
-        record["type"] = rtype
-        record["name"] = rules.fqdn(str(record.get("name", "@")), zone["name"])
-        if rtype != "MX":
-            record["priority"] = None
-        rules.validate(record, self.state["max_comment"])
-        record.update(
-            zone_id=zone["id"],
-            zone_name=zone["name"],
-            proxiable=rtype in rules.PROXIABLE,
-            meta={},
-            modified_on=now,
+        return rules.build(
+            zone, body, base, max_comment=self.state["max_comment"], now=_now(), **kw
         )
-        return record
 
     def _changed(self, zone: dict[str, Any]) -> None:
         zone["serial"] += 1
@@ -330,7 +296,7 @@ class CloudflareEmulator(Emulator):
 
     def _list_zones(self, _p: Mapping[str, str], query: Mapping[str, str], _r: Request) -> Response:
         extra = set(query) - {"name", "status", "page", "per_page"}
-        self._strict(not extra, f"unsupported zone filters {sorted(extra)}")
+        strict(not extra, f"unsupported zone filters {sorted(extra)}")
         name = query.get("name", "").rstrip(".").lower()
         zones = [z for z in self.state["zones"].values() if not name or z["name"] == name]
         if name and not zones and self.state["auto_zones"]:
@@ -347,7 +313,7 @@ class CloudflareEmulator(Emulator):
     ) -> Response:
         zone = self._zone(params)
         unknown = sorted(set(query) - rules.LIST_PARAMS)
-        self._strict(not unknown, f"unsupported record filters {unknown}")
+        strict(not unknown, f"unsupported record filters {unknown}")
         found = rules.select(list(self.state["records"][zone["id"]].values()), query)
         return self._page(found, query, 100, self.state["max_per_page"])
 
@@ -355,7 +321,7 @@ class CloudflareEmulator(Emulator):
         self, params: Mapping[str, str], _q: Mapping[str, str], request: Request
     ) -> Response:
         zone = self._zone(params)
-        record = self._build(zone, self._body(request), None, full=True)
+        record = self._new(zone, self._body(request), None, full=True)
         records = self.state["records"][zone["id"]]
         rules.check_clash(record, list(records.values()))
         records[record["id"]] = record
@@ -370,7 +336,7 @@ class CloudflareEmulator(Emulator):
     def _write(self, params: Mapping[str, str], request: Request, *, full: bool) -> Response:
         zone = self._zone(params)
         current = self._record(zone, params["id"])
-        record = self._build(zone, self._body(request), current, full=full)
+        record = self._new(zone, self._body(request), current, full=full)
         records = self.state["records"][zone["id"]]
         rules.check_clash(record, list(records.values()))
         records[record["id"]] = record
@@ -401,20 +367,20 @@ class CloudflareEmulator(Emulator):
     ) -> Response:
         zone = self._zone(params)
         body = self._body(request)
-        self._strict(isinstance(body, dict), "batch body must be an object")
+        strict(isinstance(body, dict), "batch body must be an object")
         unknown = sorted(set(body) - {"deletes", "patches", "puts", "posts"})
-        self._strict(not unknown, f"unknown batch fields {unknown}")
+        strict(not unknown, f"unknown batch fields {unknown}")
         # One transaction: work on a copy, commit only when every operation succeeded.
         records = copy.deepcopy(self.state["records"][zone["id"]])
         result: dict[str, list[dict[str, Any]]] = {}
         for op in ("deletes", "patches", "puts", "posts"):
             items = body.get(op) or []
-            self._strict(isinstance(items, list), f"batch {op} must be a list")
+            strict(isinstance(items, list), f"batch {op} must be a list")
             done = result[op] = []
             for item in items:
-                self._strict(isinstance(item, dict), f"batch {op} items must be objects")
+                strict(isinstance(item, dict), f"batch {op} items must be objects")
                 if op == "posts":
-                    record = self._build(zone, item, None, full=True)
+                    record = self._new(zone, item, None, full=True)
                 else:
                     record_id = str(item.get("id", ""))
                     if record_id not in records:
@@ -423,7 +389,7 @@ class CloudflareEmulator(Emulator):
                         done.append(records.pop(record_id))
                         continue
                     base = records[record_id]
-                    record = self._build(zone, item, base, full=op == "puts", allow_id=True)
+                    record = self._new(zone, item, base, full=op == "puts", allow_id=True)
                 rules.check_clash(record, list(records.values()))
                 records[record["id"]] = record
                 done.append(record)

@@ -12,8 +12,10 @@ TTL), 81053 (a record in the way of a CNAME), 81044 (unknown record). 🟡
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,8 +43,69 @@ class ApiError(Exception):
         self.message = message
 
 
+class Unexpected(ApiError):
+    """A request penguinctl's clients should never send: 400, and the emulator records it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, 1004, message)
+
+
 def invalid(message: str, code: int = 1004) -> ApiError:
     return ApiError(400, code, message)
+
+
+def strict(condition: bool, what: str) -> None:
+    if not condition:
+        raise Unexpected(what)
+
+
+def build(
+    zone: Mapping[str, Any],
+    body: Any,
+    base: dict[str, Any] | None,
+    *,
+    full: bool,
+    max_comment: int,
+    now: str,
+    allow_id: bool = False,
+) -> dict[str, Any]:
+    """The record ``body`` makes (merged over ``base`` for PATCH; PUT replaces). Not stored."""
+    strict(isinstance(body, dict), "record body must be an object")
+    allowed = set(WRITABLE) | {"settings"} | ({"id"} if allow_id else set())
+    unknown = sorted(set(body) - allowed)
+    strict(not unknown, f"unknown record fields {unknown}")
+    if full:
+        missing = [f for f in ("type", "name", "content") if f not in body]
+        if missing:
+            raise invalid(f"Missing required fields: {', '.join(missing)}")
+    record = copy.deepcopy(base) if base is not None and not full else {}
+    if base is not None:
+        record.update(id=base["id"], created_on=base["created_on"])
+    else:
+        record.update(id=uuid.uuid4().hex, created_on=now)
+    for name, default in (("ttl", 1), ("proxied", False), ("comment", None)):
+        record.setdefault(name, default)
+    record.setdefault("tags", [])
+    record.setdefault("settings", {})
+    record.update({k: v for k, v in body.items() if k != "id"})
+    rtype = str(record.get("type", "")).upper()
+    if rtype not in SIMPLE_TYPES:
+        # A documented type the emulator does not model is a gap to record, not user error.
+        strict(rtype not in DOCUMENTED_TYPES, f"record type {rtype} not emulated")
+        raise invalid(f"Invalid DNS record type {rtype!r}")
+    record["type"] = rtype
+    record["name"] = fqdn(str(record.get("name", "@")), zone["name"])
+    if rtype != "MX":
+        record["priority"] = None
+    validate(record, max_comment)
+    record.update(
+        zone_id=zone["id"],
+        zone_name=zone["name"],
+        proxiable=rtype in PROXIABLE,
+        meta={},
+        modified_on=now,
+    )
+    return record
 
 
 def fqdn(name: str, zone: str) -> str:

@@ -19,11 +19,7 @@ SPF_KEY = "dns_record/example.com/TXT/@/spf"
 
 def seed(emu: CloudflareEmulator, zone: str, **record: object) -> dict:
     """Put a record in the emulator as another tool (or a person) would have."""
-    zone_obj = next((z for z in emu.state["zones"].values() if z["name"] == zone), None)
-    zone_obj = zone_obj or emu.add_zone(zone)
-    built = emu._build(zone_obj, record, None, full=True)
-    emu.state["records"][zone_obj["id"]][built["id"]] = built
-    return built
+    return emu.add_record(zone, **record)
 
 
 def test_registered() -> None:

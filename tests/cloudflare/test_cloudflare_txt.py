@@ -56,19 +56,13 @@ def test_split_and_quoted_forms_compare_equal(ctx: SandboxContext, emu: Cloudfla
     assert P.normalize("content", split) == value
 
     # A record Cloudflare hands back in presentation form is read (and found) joined.
-    zone = emu.add_zone("example.com")
-    record = emu._build(
-        zone,
-        {
-            "type": "TXT",
-            "name": "dkim._domainkey",
-            "content": split,
-            "comment": "penguinctl:" + KEY,
-        },
-        None,
-        full=True,
+    record = emu.add_record(
+        "example.com",
+        type="TXT",
+        name="dkim._domainkey",
+        content=split,
+        comment="penguinctl:" + KEY,
     )
-    emu.state["records"][zone["id"]][record["id"]] = record
     found = P.find(ctx, KEY, attrs)
     assert found is not None and found.attrs["content"] == value
     assert P.create(ctx, KEY, attrs).id == record["id"]  # equal after joining: no write
