@@ -207,3 +207,15 @@ def test_sandbox_dns_server_accepts_every_answer(
     post(api, zone_id, type="AAAA", name="mail", content="2001:db8::1")
     index = ZoneIndex(emu.dns_answers())
     assert index.problems == []
+
+
+def test_state_is_json_and_survives_a_restart(
+    api: httpx.Client, zone_id: str, emu: CloudflareEmulator
+) -> None:
+    import json
+
+    post(api, zone_id, type="TXT", name="@", content="v=spf1 -all", tags=["owner:x"], comment="c")
+    saved = json.loads(json.dumps(emu.state))
+    again = CloudflareEmulator(saved)
+    assert again.records() == emu.records()
+    assert [a.content for a in again.dns_answers()] == [a.content for a in emu.dns_answers()]
