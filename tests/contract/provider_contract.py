@@ -10,6 +10,9 @@ Subclass :class:`ProviderContract` in your area's test module (its name must sta
 * ``mutate`` -> a callable ``(attrs) -> attrs``: a *new* mapping that differs from
   ``attrs`` in at least one field that can be updated in place (not a replace field).
 
+All four must be defined *on the subclass*: the base class's placeholders shadow any
+``ctx`` or ``provider`` fixture from a conftest (delegate to a helper there if you like).
+
 Optional fixtures, with defaults:
 
 * ``key`` -> the resource key used by the tests (default ``"<kind>/contract-<n>"``);
