@@ -109,8 +109,13 @@ _register()
 
 def main() -> None:
     """Console entry point."""
+    import gc
+
     import click
 
+    # A command is short-lived and allocates many small objects (specs, resources,
+    # changes): collect rarely. Halves the time of a 40,000-resource plan.
+    gc.set_threshold(100_000, 50, 100)
     try:
         # Without standalone mode click returns the code of typer.Exit instead of exiting.
         code = app(args=hoist_globals(sys.argv[1:]), standalone_mode=False)

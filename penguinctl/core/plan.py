@@ -6,6 +6,7 @@ contract for CI pipelines; see ``docs`` in ARCHITECTURE.md ("Plan JSON").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter
@@ -227,12 +228,10 @@ def load_saved(data: Mapping[str, Any], recorded: Mapping[str, Recorded]) -> Pla
 
 
 def state_fingerprint(recorded: Mapping[str, Recorded]) -> str:
-    return digest(
-        sorted(
-            (r.key, r.id, r.status, json.dumps(r.attrs, sort_keys=True, default=str))
-            for r in recorded.values()
-        )
-    )
+    """A digest of the recorded state in scope: a saved plan applies only on the same state."""
+    rows = sorted(((r.key, r.id, r.status, r.attrs) for r in recorded.values()), key=lambda x: x[0])
+    blob = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def mask(resource: Resource, attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -302,6 +301,9 @@ def diff(
                 )
             )
             continue
+        if after == rec.attrs:  # the common no-op, without the provider's normalising
+            unchanged += 1
+            continue
         result = provider.diff(
             rec.attrs, {k: v for k, v in after.items() if not isinstance(v, Ref)}
         )
@@ -365,15 +367,24 @@ def diff(
     )
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_FAST = frozenset(_SCALARS)
+
+
 def _resolve_known(value: Any, current: Mapping[str, Recorded], pending: set[str]) -> Any:
     """Resolve references whose producer is recorded and not about to change."""
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, Ref):
         rec = current.get(value.key)
         if rec is None or value.key in pending or value.output not in rec.outputs:
             return value
         return value.render(rec.outputs[value.output])
     if isinstance(value, Mapping):
-        return {k: _resolve_known(v, current, pending) for k, v in value.items()}
+        return {
+            k: v if type(v) in _FAST else _resolve_known(v, current, pending)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
-        return [_resolve_known(v, current, pending) for v in value]
+        return [v if type(v) in _FAST else _resolve_known(v, current, pending) for v in value]
     return value

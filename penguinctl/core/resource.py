@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -118,20 +119,34 @@ class Resource:
         """Every reference in the attributes (nested lists and dicts included)."""
         yield from _walk_refs(self.attrs)
 
-    def dependencies(self) -> set[str]:
-        """Explicit dependencies plus the producers of every reference."""
-        return set(self.depends_on) | {r.key for r in self.refs()}
+    def dependencies(self) -> frozenset[str]:
+        """Explicit dependencies plus the producers of every reference (computed once)."""
+        return self._dependencies
+
+    @cached_property
+    def _dependencies(self) -> frozenset[str]:
+        # cached_property writes the instance __dict__ directly, which a frozen
+        # dataclass allows; attributes are never mutated after construction.
+        return frozenset(self.depends_on) | {r.key for r in self.refs()}
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _walk_refs(value: Any) -> Iterator[Ref]:
+    # Plain type checks first: abc Mapping checks dominate large plans otherwise.
+    if isinstance(value, _SCALARS):
+        return
     if isinstance(value, Ref):
         yield value
-    elif isinstance(value, Mapping):
+    elif isinstance(value, (dict, Mapping)):
         for v in value.values():
-            yield from _walk_refs(v)
+            if not isinstance(v, _SCALARS):
+                yield from _walk_refs(v)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            yield from _walk_refs(v)
+            if not isinstance(v, _SCALARS):
+                yield from _walk_refs(v)
 
 
 def resolve(value: Any, lookup: Any) -> Any:

@@ -9,7 +9,7 @@ thread-safe pool, so the worker threads of one apply may write concurrently.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -118,11 +118,26 @@ class Store(SecretsMixin):
     # -- resources ------------------------------------------------------------
 
     def recorded(self, tenant: str | None = None) -> dict[str, Recorded]:
-        query = select(ResourceTable).order_by(col(ResourceTable.key))
+        # Core rows, not ORM objects: a 40,000-resource plan reads them all, and ORM
+        # identity-map bookkeeping tripled the time.
+        t = table(ResourceTable)
+        query = sa.select(t).order_by(t.c.key)
         if tenant is not None:
-            query = query.where(ResourceTable.tenant == tenant)
-        with self._reading() as session:
-            return {row.key: recorded_from(row) for row in session.exec(query)}
+            query = query.where(t.c.tenant == tenant)
+        with self._engine.connect() as conn:
+            return {
+                row.key: Recorded(
+                    key=row.key,
+                    provider=row.provider,
+                    tenant=row.tenant,
+                    id=row.vendor_id,
+                    attrs=dict(row.attrs or {}),
+                    outputs=dict(row.outputs or {}),
+                    instance=row.instance,
+                    status=row.status,
+                )
+                for row in conn.execute(query)
+            }
 
     def get(self, key: str) -> Recorded | None:
         with self._reading() as session:
@@ -131,8 +146,22 @@ class Store(SecretsMixin):
 
     def put(self, rec: Recorded, run_id: int | None = None) -> None:
         """Insert or replace the record of ``rec.key``."""
+        with self._writing() as session:
+            session.execute(self._upsert(table(ResourceTable), self._values(rec, run_id), ["key"]))
+
+    def put_many(self, recs: Iterable[Recorded], run_id: int | None = None) -> int:
+        """Insert or replace many records in one transaction (imports, benchmarks)."""
+        rows = [self._values(rec, run_id) for rec in recs]
+        with self._writing() as session:
+            for start in range(0, len(rows), 500):
+                for values in rows[start : start + 500]:
+                    session.execute(self._upsert(table(ResourceTable), values, ["key"]))
+        return len(rows)
+
+    @staticmethod
+    def _values(rec: Recorded, run_id: int | None) -> dict[str, Any]:
         _check(rec.status, RESOURCE_STATUSES, "resource status")
-        values = {
+        return {
             "key": rec.key,
             "tenant": rec.tenant,
             "kind": rec.kind,
@@ -145,8 +174,6 @@ class Store(SecretsMixin):
             "updated_at": utcnow(),
             "run_id": run_id,
         }
-        with self._writing() as session:
-            session.execute(self._upsert(table(ResourceTable), values, ["key"]))
 
     def remove(self, key: str) -> None:
         with self._writing() as session:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from penguinctl.core.errors import NotFound, ProviderError
 from penguinctl.core.provider import Created, Observed, Provider, ProviderContext
+
+
+_LOCK = threading.RLock()  # apply threads share the world file
 
 
 def _path() -> Path:
@@ -27,9 +31,10 @@ def load() -> dict[str, Any]:
 
 
 def save(world: dict[str, Any]) -> None:
-    tmp = _path().with_suffix(".tmp")
-    tmp.write_text(json.dumps(world))
-    os.replace(tmp, _path())
+    with _LOCK:
+        tmp = _path().with_suffix(f".{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(world))
+        os.replace(tmp, _path())
 
 
 class WidgetProvider(Provider):
@@ -38,22 +43,23 @@ class WidgetProvider(Provider):
     replace_fields = frozenset({"shape"})
 
     def _call(self, op: str, key: str) -> dict[str, Any]:
+        with _LOCK:
+            return self._record(op, key)
+
+    def _record(self, op: str, key: str) -> dict[str, Any]:
         world = load()
         world["calls"].append(f"{op} {key}")
         fault = world["faults"].get(f"{op} {key}")
         save(world)
         if fault == "error":
             raise ProviderError(f"injected failure on {op} {key}", hint="remove the fault")
-        if fault == "hang":
-            import time
-
-            time.sleep(3600)
         return world
 
     def create(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Created:
-        world = self._call("create", key)
-        world["objects"][key] = dict(attrs)
-        save(world)
+        with _LOCK:
+            world = self._call("create", key)
+            world["objects"][key] = dict(attrs)
+            save(world)
         return Created(id=key, outputs={"serial": f"sn-{key}", "ips": ["10.0.0.1", "10.0.0.2"]})
 
     def read(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> Observed:
@@ -65,15 +71,17 @@ class WidgetProvider(Provider):
     def update(
         self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
     ) -> Mapping[str, Any]:
-        world = self._call("update", id)
-        world["objects"][id] = dict(new)
-        save(world)
+        with _LOCK:
+            world = self._call("update", id)
+            world["objects"][id] = dict(new)
+            save(world)
         return {"serial": f"sn-{id}"}
 
     def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
-        world = self._call("delete", id)
-        world["objects"].pop(id, None)
-        save(world)
+        with _LOCK:
+            world = self._call("delete", id)
+            world["objects"].pop(id, None)
+            save(world)
 
     def find(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed | None:
         world = load()
