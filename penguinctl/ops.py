@@ -163,7 +163,13 @@ def load_plan(session: Session, path: Path) -> Plan:
             hint="pass the same --profile, or plan again",
         )
     recorded = session.store.recorded()
-    plan = plan_mod.load_saved(data, recorded)
+    try:
+        plan = plan_mod.load_saved(data, recorded)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PlanMismatch(
+            f"{path} is not a complete penguinctl plan file (missing {exc})",
+            hint="save plans with `penguinctl plan --out FILE`",
+        ) from None
     scope = _in_scope(recorded, plan.targets)
     if plan_mod.state_fingerprint(scope) != plan.state_fingerprint:
         raise PlanMismatch(
@@ -215,6 +221,8 @@ def apply_plan(
         max_new_servers=opts.max_new_servers,
     )
     precheck_credentials(session, plan)
+    # A wrong secret key must fail before the first change, not halfway through.
+    store.check_secret_key()
     with store.lock(command):
         run_id = store.begin_run(
             command, workspace=str(session.ws.root), profile=session.ws.profile

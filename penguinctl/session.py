@@ -30,6 +30,7 @@ class Session:
     progress: Callable[[str], None] = field(default=lambda _msg: None)
     _sandbox_handle: Any = None
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    log_path: Any = None
 
     @cached_property
     def ws(self) -> Workspace:
@@ -41,6 +42,7 @@ class Session:
         from penguinctl.store.crypto import load_secret_box
 
         self.ws.state_dir.mkdir(parents=True, exist_ok=True)
+        self._log_to_file()
         box = load_secret_box(self.ws.secret_key)
         return open_store(
             self.ws.store_url, secret_key=box, backup_dir=self.ws.state_dir / "backups"
@@ -61,6 +63,27 @@ class Session:
 
                 self._sandbox_handle = ensure_running(self.ws.state_dir / "sandbox")
             return self._sandbox_handle
+
+    def _log_to_file(self) -> None:
+        """Warnings and unexpected errors (with tracebacks) go to state/logs/penguinctl.log."""
+        from penguinctl.core.errors import redact
+
+        logs = self.ws.state_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        path = logs / "penguinctl.log"
+        if any(getattr(h, "baseFilename", None) == str(path) for h in log.handlers):
+            return
+        handler = logging.FileHandler(path)
+        handler.setLevel(logging.WARNING)
+
+        class _Redacting(logging.Formatter):
+            def format(self, record: logging.LogRecord) -> str:
+                return redact(super().format(record))
+
+        handler.setFormatter(_Redacting("%(asctime)s %(levelname)s %(threadName)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        self.log_path = path
 
     def context(self, provider_type: str, instance: str, tenant: str) -> CallContext:
         """The provider context for one call (credentials stay references until used)."""

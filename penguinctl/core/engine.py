@@ -280,7 +280,7 @@ class Applier:
                 change.action,
                 "failed",
                 redact(f"unexpected {type(exc).__name__}: {exc}"),
-                "this is a bug in penguinctl; the log file has the traceback",
+                "this is a bug in penguinctl; state/logs/penguinctl.log has the traceback",
             )
 
     def _apply_one(self, change: Change, run_id: int) -> None:
