@@ -250,6 +250,25 @@ def _run_with_signals(session: Any, the_plan: Any, opts: Any, out: Any, command:
             out.err.print(
                 f"{mark} [{counter['n']}/{total}] {change.action} {escape(change.key)}{detail}"
             )
+        if bar is not None:
+            bar.update(task, completed=counter["n"])
+
+    # On a terminal, a live progress bar under the result lines; plain lines otherwise (CI).
+    bar: Any = None
+    task: Any = None
+    if out.mode == "text" and out.verbosity >= 0 and out.err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=out.err,
+            transient=True,
+        )
+        task = bar.add_task(command, total=total)
+        bar.start()
 
     previous = signal.signal(signal.SIGINT, on_signal)
     try:
@@ -263,6 +282,8 @@ def _run_with_signals(session: Any, the_plan: Any, opts: Any, out: Any, command:
         )
     finally:
         signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.stop()
 
 
 def _verify(session: Any, out: Any, skip: bool) -> None:
