@@ -1,4 +1,4 @@
-"""Validate+plan at scale: N tenants x 3 mail domains x (server, ~8 records, MailU domain, 3 mailboxes).
+"""Validate+plan at scale: N tenants x 3 domains x (server, ~8 records, MailU domain, 3 mailboxes).
 
 Each measurement runs in a fresh child process (so peak RSS is that run's own):
 
@@ -46,7 +46,8 @@ def generate(n: int, path: Path) -> None:
                     f"apiVersion: penguinctl/v1\nkind: Server\nmetadata: {{name: {server}}}\n"
                     f"spec:\n  tenant: {tenant}\n  location: dallas\n  plan: Unmetered 1GB\n"
                     f"  image: debian-12\n  mailHost: mail.{domain}\n---\n"
-                    f"apiVersion: penguinctl/v1\nkind: MailDomain\nmetadata: {{name: {tenant}-d{d}}}\n"
+                    "apiVersion: penguinctl/v1\nkind: MailDomain\n"
+                    f"metadata: {{name: {tenant}-d{d}}}\n"
                     f"spec:\n  tenant: {tenant}\n  domain: {domain}\n  server: {server}\n"
                     f"  dmarc: {{policy: quarantine, rua: ['mailto:dmarc@{domain}']}}\n"
                     f"  mailboxes:\n    - {{name: a}}\n    - {{name: b}}\n    - {{name: c}}\n---\n"
@@ -56,12 +57,13 @@ def generate(n: int, path: Path) -> None:
 def run_one(n: int, noop: bool) -> dict[str, object]:
     """Child process: generate, (seed,) then time validate+plan."""
     sys.path.insert(0, str(REPO))
+    import gc
+
     from penguinctl import spec
-    from penguinctl.core import expand, plan as plan_mod
+    from penguinctl.core import expand
+    from penguinctl.core import plan as plan_mod
     from penguinctl.core.resource import Recorded
     from penguinctl.store import SecretBox, open_store
-
-    import gc
 
     gc.set_threshold(100_000, 50, 100)  # as the CLI's main() does
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,7 +84,7 @@ def run_one(n: int, noop: bool) -> dict[str, object]:
                     out = {"txt": "v=DKIM1; k=rsa; p=MIIB", "public_key": "MIIB"}
                 outputs[res.key] = out
 
-                def lookup(ref):  # noqa: ANN001, ANN202
+                def lookup(ref):
                     return outputs[ref.key][ref.output]
 
                 from penguinctl.core.resource import resolve

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from penguinctl.core import engine, expand, plan as plan_mod, registry
+from penguinctl.core import engine, expand, registry
+from penguinctl.core import plan as plan_mod
 from penguinctl.core.errors import (
     ConfigError,
     NotFound,

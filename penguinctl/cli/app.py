@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -19,7 +19,7 @@ import typer
 from penguinctl import __version__
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
@@ -134,7 +134,7 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         from penguinctl.core.errors import PenguinError
 
         if isinstance(exc, PenguinError):
@@ -208,7 +208,7 @@ def _log_traceback() -> str:
         from penguinctl.workspace import find_root
 
         base = find_root(os.environ.get("PENGUIN_WORKSPACE")) / "state" / "logs"
-    except Exception:  # noqa: BLE001
+    except Exception:
         base = Path.home() / ".cache" / "penguinctl" / "logs"
     base.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

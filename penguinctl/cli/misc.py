@@ -109,7 +109,7 @@ def history(
 
 
 def doctor(ctx: typer.Context) -> None:
-    """Say what is missing (workspace, store, credentials, SSH key, Pulumi CLI), each with its fix."""
+    """Say what is missing (workspace, store, credentials, SSH key, Pulumi CLI) and the fix."""
     from penguinctl import ops
 
     g = ctx.obj

@@ -165,8 +165,9 @@ class Output:
                 if o.hint:
                     self.err.print(f"  [dim]hint: {_esc(o.hint)}[/]")
         style = "green" if result.ok else ("yellow" if result.interrupted else "red")
+        state = "interrupted" if result.interrupted else "complete" if result.ok else "failed"
         self.out.print(
-            f"[{style}]Apply {'interrupted' if result.interrupted else 'complete' if result.ok else 'failed'}: "
+            f"[{style}]Apply {state}: "
             f"{result.count('applied')} applied, {result.count('failed')} failed, "
             f"{result.count('skipped')} skipped.[/] (run {result.run_id})"
         )

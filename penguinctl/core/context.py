@@ -55,7 +55,8 @@ class CallContext:
             return SANDBOX_CREDENTIAL
         if ref is None:
             raise CredentialError(
-                f"provider instance '{self.instance}' ({self.provider_type}) has no credential '{name}'",
+                f"provider instance '{self.instance}' ({self.provider_type}) "
+                f"has no credential '{name}'",
                 hint=f"add credentials: {{{name}: env:VARIABLE}} under providers.{self.instance} "
                 "in penguinctl.yaml",
             )

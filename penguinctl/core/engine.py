@@ -248,7 +248,7 @@ class Applier:
         return result
 
     @staticmethod
-    def _deps(change: Change, changes: Mapping[str, Change]) -> set[str]:
+    def _deps(change: Change, changes: Mapping[str, Change]) -> set[str] | frozenset[str]:
         if change.action == "delete":
             # Delete dependents first: everything of a lower rank in the same tenant.
             rank = DELETE_RANK.get(change.kind, 5)

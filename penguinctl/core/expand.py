@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from penguinctl.core.errors import Issue, ValidationFailed
-from penguinctl.core.resource import Generated, Ref, Resource
+from penguinctl.core.resource import Generated, Resource
 from penguinctl.dns.recipes import mail_domain_records
 
 

@@ -75,9 +75,8 @@ def request(
                 retryable=True,
             ) from None
         if response.status_code in RETRY_STATUS and attempt + 1 < tries:
-            delay = retry_after(response)
-            if delay is None:
-                delay = backoff(attempt)
+            told = retry_after(response)
+            delay = backoff(attempt) if told is None else told
             if response.status_code == 429 and limiter is not None and hasattr(limiter, "penalize"):
                 limiter.penalize(delay)
             if log:

@@ -268,10 +268,10 @@ def diff(
     current = dict(recorded)
     drifted: list[str] = []
     if live is not None:
-        for key, rec in live.items():
-            if key in current and current[key].attrs != rec.attrs:
+        for key, live_rec in live.items():
+            if key in current and current[key].attrs != live_rec.attrs:
                 drifted.append(key)
-            current[key] = rec
+            current[key] = live_rec
         for key in list(current):
             if key not in live and (scope is None or current[key].tenant in scope):
                 drifted.append(key)

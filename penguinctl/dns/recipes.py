@@ -96,7 +96,8 @@ def mail_domain_records(
             f"{selector}._domainkey.{domain}",
             "TXT",
             Ref(dkim_key, "txt"),
-            f"DKIM public key for selector '{selector}': receivers verify MailU's signatures with it",
+            f"DKIM public key for selector '{selector}': "
+            "receivers verify MailU's signatures with it",
         ),
         RecordRecipe(
             zone,
@@ -124,7 +125,8 @@ def mail_domain_records(
                 mail_host,
                 "A",
                 Ref(server_key, "ipv4"),
-                f"{mail_host} resolves to its server, never proxied: the HELO name must match the PTR",
+                f"{mail_host} resolves to its server, never proxied: "
+                "the HELO name must match the PTR",
             )
         )
         records.append(

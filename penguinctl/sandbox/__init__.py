@@ -1,1 +1,1 @@
-"""Local emulators of the vendor clouds (Hostwinds, Cloudflare, MailU) and the sandbox DNS server."""
+"""Local emulators of the vendor clouds (Hostwinds, Cloudflare, MailU) and the sandbox DNS."""

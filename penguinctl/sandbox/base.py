@@ -78,7 +78,7 @@ class Emulator(ABC):
         """Records this emulator contributes to the sandbox DNS server."""
         return []
 
-    def tick(self) -> None:
+    def tick(self) -> None:  # noqa: B027 - optional hook, most emulators have no async work
         """Advance asynchronous work (provisioning) — called before each request."""
 
     def reject(self, what: str) -> None:

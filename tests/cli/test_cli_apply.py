@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-
-import pytest
 
 
 def hostwinds(cli) -> dict:
@@ -128,9 +125,10 @@ def test_destroy_needs_force_for_servers(cli) -> None:
 def test_secrets_never_leak_into_store_plans_or_output(cli) -> None:
     r = cli("apply", "-f", "examples/", "--yes", "-v")
     assert r.code == 0, r
+    import base64
+
     from penguinctl.store import open_store
     from penguinctl.store.crypto import SecretBox
-    import base64
 
     key = base64.b64decode(cli.env["PENGUIN_SECRET_KEY"])
     store = open_store(

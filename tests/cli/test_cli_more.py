@@ -92,7 +92,10 @@ def test_unexpected_error_prints_one_line_and_logs_the_traceback(cli, monkeypatc
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unexpected RuntimeError" in err and "Traceback" not in err
     log = err.strip().rsplit(" ", 1)[-1]
-    assert "kaboom-internal" in open(log).read() and "Traceback" in open(log).read()
+    from pathlib import Path
+
+    text = Path(log).read_text()
+    assert "kaboom-internal" in text and "Traceback" in text
 
 
 def test_malformed_plan_file_is_a_clear_error(cli) -> None:

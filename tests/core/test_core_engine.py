@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from penguinctl.core import engine, plan as plan_mod, registry
+from penguinctl.core import engine, registry
+from penguinctl.core import plan as plan_mod
 from penguinctl.core.context import CallContext
 from penguinctl.core.errors import PlanMismatch, UnsafePlan
 from penguinctl.core.resource import Generated, Recorded, Ref, Resource
@@ -119,7 +120,7 @@ def test_failure_stops_the_tenant_and_keep_going_lets_others_finish(store) -> No
         "widget/b1": "applied",
         "widget/b2": "applied",
     }
-    failed = [o for o in r.outcomes if o.status == "failed"][0]
+    failed = next(o for o in r.outcomes if o.status == "failed")
     assert "injected failure" in failed.error and failed.hint == "remove the fault"
     # the journal says what happened; nothing half-recorded
     assert store.get("widget/a1") is None and not store.pending()

@@ -17,7 +17,6 @@ from typing import Any
 from penguinctl.core.errors import NotFound, ProviderError
 from penguinctl.core.provider import Created, Observed, Provider, ProviderContext
 
-
 _LOCK = threading.RLock()  # apply threads share the world file
 
 
