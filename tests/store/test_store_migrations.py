@@ -74,16 +74,21 @@ def newer_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call
     migrate.script.cache_clear()
 
 
+def all_revisions() -> list[str]:
+    """Every revision id, oldest first (areas add theirs after 0001)."""
+    return [r.revision for r in reversed(list(migrate.script().walk_revisions()))]
+
+
 def test_single_linear_head() -> None:
     scripts = migrate.script()
     assert len(scripts.get_heads()) == 1, "two migrations share a down_revision: renumber one"
-    assert [r.revision for r in scripts.walk_revisions()][-1] == "0001"
+    assert all_revisions()[0] == "0001"
 
 
 def test_from_empty_to_head(store_url: str) -> None:
     with open_store(store_url) as store:
         assert store.current_revision() == migrate.head()
-        assert store.migrated_at_open == ["0001"] and store.backup_path is None
+        assert store.migrated_at_open == all_revisions() and store.backup_path is None
         assert store.migrate() == []
     assert tables(store_url) >= GENERIC
     with open_store(store_url) as again:  # a second open changes nothing
@@ -112,7 +117,8 @@ def test_auto_migrate_backs_up_sqlite(tmp_path: Path, newer_code: Callable[[], s
     assert backup is not None and backup.parent == backups
     assert backup.name.startswith("penguin.db.bak-")
     copy = sqlite3.connect(backup)
-    assert copy.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+    head = all_revisions()[-1] if revision != all_revisions()[-1] else all_revisions()[-2]
+    assert copy.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
     assert copy.execute("SELECT vendor_id FROM resources").fetchall() == [("42",)]
     copy.close()
     assert "scratch" in tables(url)
@@ -152,7 +158,7 @@ def test_newer_schema_is_refused_and_left_alone(store: Store, store_url: str) ->
     assert info.value.message == (
         "the store was written by a newer penguinctl (revision 7777); upgrade penguinctl"
     )
-    execute(store_url, "UPDATE alembic_version SET version_num = '0001'")
+    execute(store_url, f"UPDATE alembic_version SET version_num = '{migrate.head()}'")
     with open_store(store_url) as again:
         assert again.get("server/mx1") is not None
 
@@ -178,7 +184,7 @@ def test_concurrent_first_opens_migrate_once(store_url: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(map(str, results)) == ["['0001']", "[]", "[]", "[]"]
+    assert sorted(map(str, results)) == sorted([str(all_revisions()), "[]", "[]", "[]"])
 
 
 def closed_port() -> int:
@@ -219,12 +225,14 @@ def test_new_revision_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(migrate, "LOCATION", location)
     migrate.script.cache_clear()
     try:
+        before = all_revisions()
+        nxt = f"{int(before[-1]) + 1:04d}"
         assert main(["new", "campaigns send ledger"]) == 0
-        written = location / "versions" / "0002_campaigns_send_ledger.py"
-        assert "down_revision: str | None = '0001'" in written.read_text()
-        assert migrate.script().get_heads() == ["0002"]
+        written = location / "versions" / f"{nxt}_campaigns_send_ledger.py"
+        assert f"down_revision: str | None = '{before[-1]}'" in written.read_text()
+        assert migrate.script().get_heads() == [nxt]
         with open_store(f"sqlite:///{tmp_path}/p.db") as store:
-            assert store.migrated_at_open == ["0001", "0002"]
+            assert store.migrated_at_open == [*before, nxt]
         assert main(["bogus"]) == 2
     finally:
         migrate.script.cache_clear()
@@ -255,7 +263,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 def test_plain_postgresql_url_gets_the_psycopg_driver(pg_url: str) -> None:
     plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
     with open_store(plain) as store:
-        assert store.dialect == "postgresql" and store.current_revision() == "0001"
+        assert store.dialect == "postgresql" and store.current_revision() == migrate.head()
         assert store.url_display.startswith("postgresql+psycopg://postgres@127.0.0.1")
 
 
