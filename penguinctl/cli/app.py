@@ -111,7 +111,10 @@ def main() -> None:
     """Console entry point."""
     import gc
 
-    import click
+    try:  # typer >= 0.2x vendors click; older releases use click itself
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click.exceptions import ClickException  # type: ignore[no-redef,assignment]
 
     # A command is short-lived and allocates many small objects (specs, resources,
     # changes): collect rarely. Halves the time of a 40,000-resource plan.
@@ -120,12 +123,12 @@ def main() -> None:
         # Without standalone mode click returns the code of typer.Exit instead of exiting.
         code = app(args=hoist_globals(sys.argv[1:]), standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(130)
-    except click.ClickException as exc:
+    except ClickException as exc:
         # Usage errors exit 1, not click's 2: 2 means "changes pending" here.
         exc.show()
         sys.exit(1)

@@ -131,3 +131,4 @@ def test_schema_is_json_schema(cli) -> None:
 def test_usage_error_exits_1_not_2(cli) -> None:
     r = cli("plan", "--no-such-option")
     assert r.code == 1, r
+    assert "No such option" in r.err and "unexpected" not in r.err and "Traceback" not in r.err
