@@ -20,7 +20,6 @@ from penguinctl.core.errors import (
     NotFound,
     PenguinError,
     PlanMismatch,
-    ProviderError,
     redact,
 )
 from penguinctl.core.plan import Plan
@@ -320,7 +319,7 @@ def state_import(
             seen.id,
             dict(seen.attrs),
             dict(seen.outputs),
-            instance if instance != "default" else "default",
+            instance,
         )
         session.store.put(rec)
     return rec
@@ -385,7 +384,3 @@ def doctor(session: Session) -> list[dict[str, str]]:
         )
     add("sandbox", "ok" if ws.sandbox else "warn", "on" if ws.sandbox else "off (real vendor APIs)")
     return checks
-
-
-def provider_error(exc: ProviderError) -> str:
-    return redact(exc.message)

@@ -191,8 +191,10 @@ def migrate(ctx: typer.Context) -> None:
         backup_dir=ws.state_dir / "backups",
     )
     try:
-        applied = store.migrate()
+        applied = [*store.migrated_at_open, *store.migrate()]
         rev = store.current_revision()
+        if store.backup_path:
+            out.info(f"backed up the previous store to {store.backup_path}")
     finally:
         store.close()
     out.success(

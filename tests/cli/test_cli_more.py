@@ -107,3 +107,17 @@ def test_malformed_plan_file_is_a_clear_error(cli) -> None:
     (cli.root / "worse.json").write_text("{not json")
     r = cli("apply", "worse.json", "--yes")
     assert r.code == 1 and "cannot read plan file" in r.err, r
+
+
+def test_state_migrate_and_a_newer_schema_is_refused(cli) -> None:
+    import sqlite3
+
+    r = cli("state", "migrate")
+    assert r.code == 0 and "store at schema" in r.out, r
+    assert "up to date" in cli("state", "migrate").out
+    db = sqlite3.connect(cli.root / "state" / "penguin.db")
+    db.execute("UPDATE alembic_version SET version_num = '9999'")
+    db.commit()
+    db.close()
+    r = cli("plan", "-f", "examples/")
+    assert r.code == 1 and "newer penguinctl" in r.err and "Traceback" not in r.err, r
