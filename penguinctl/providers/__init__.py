@@ -8,3 +8,4 @@ register("mailu", "mailu_domain", "penguinctl.providers.mailu:MailuDomainProvide
 register("mailu", "mailu_mailbox", "penguinctl.providers.mailu:MailuMailboxProvider")
 register("cloudflare", "dns_record", "penguinctl.providers.cloudflare:CloudflareRecordProvider")
 register("hostwinds", "server", "penguinctl.providers.hostwinds:HostwindsServerProvider")
+register("powerdns", "dns_record", "penguinctl.providers.powerdns:PowerDNSRecordProvider")
