@@ -45,9 +45,7 @@ class ContactTable(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tenant: str = _str(200, index=True)
     email: str = _str(320)
-    fields: dict[str, Any] = Field(
-        default=None, sa_column=sa.Column(JSONData, nullable=False)
-    )
+    fields: dict[str, Any] = Field(default=None, sa_column=sa.Column(JSONData, nullable=False))
     legal_basis: str = _str(50)
     source: str = _str(500)
     created_at: datetime = _ts()

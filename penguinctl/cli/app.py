@@ -102,6 +102,15 @@ def _register() -> None:
     app.add_typer(
         sandbox.app, name="sandbox", help="Run the local emulators as a background service."
     )
+    from penguinctl.cli import contacts
+
+    app.add_typer(contacts.app, name="contacts", help="Import, list and suppress contacts.")
+    from penguinctl.cli import campaign
+
+    app.add_typer(campaign.app, name="campaign", help="Plan, run and report campaigns.")
+    app.add_typer(
+        campaign.unsubscribe_app, name="unsubscribe", help="The one-click unsubscribe endpoint."
+    )
 
 
 _register()

@@ -53,6 +53,10 @@ class Output:
     def json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
+    def write(self, text: str) -> None:
+        """Raw text to stdout (exports: CSV, JSON lines), no markup and no redaction."""
+        sys.stdout.write(text)
+
     def info(self, message: str) -> None:
         if self.verbosity >= 0 and self.mode == "text":
             self.err.print(redact(message), markup=False)
