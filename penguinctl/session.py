@@ -20,6 +20,9 @@ from penguinctl.workspace import Workspace
 log = logging.getLogger("penguinctl")
 
 SANDBOX_SETTINGS: dict[str, dict[str, Any]] = {"hostwinds": {"poll_interval": 0.1}}
+# Types without an emulator: an instance of one is a real server (a self-hoster's
+# PowerDNS, or the tests' loopback one) even in a sandbox workspace.
+NO_EMULATOR = frozenset({"powerdns"})
 
 
 @dataclass
@@ -99,7 +102,8 @@ class Session:
             )
         inst = self.ws.instance(provider_type, instance)
         settings = dict(inst.settings)
-        if self.ws.sandbox:
+        sandbox = self.ws.sandbox and provider_type not in NO_EMULATOR
+        if sandbox:
             # Emulators provision in a fraction of a second: poll them accordingly.
             settings = {**SANDBOX_SETTINGS.get(provider_type, {}), **settings}
         return CallContext(
@@ -108,8 +112,8 @@ class Session:
             tenant=tenant,
             settings=settings,
             credentials=inst.credentials,
-            endpoints=self.endpoints,
-            sandbox=self.ws.sandbox,
+            endpoints=self.endpoints if sandbox else {},
+            sandbox=sandbox,
             base_dir=self.ws.root,
             get_secret=self.store.get_secret,
             put_secret=self.store.put_secret,

@@ -111,6 +111,9 @@ def _register() -> None:
     app.add_typer(
         campaign.unsubscribe_app, name="unsubscribe", help="The one-click unsubscribe endpoint."
     )
+    from penguinctl.cli import dns
+
+    app.add_typer(dns.app, name="dns", help="Check the mail domains' DNS live.")
 
 
 _register()

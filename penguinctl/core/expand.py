@@ -188,6 +188,8 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
         mailu_domain_key=mailu_key,
         spf=spec.spf,
         dmarc=spec.dmarc,
+        report_zones=_report_zones(specs, tenant, dns_instance),
+        never_send=spec.never_send,
     ):
         resources.append(_record(recipe.key, recipe, ttl, tenant, dns_instance, src))
     for extra in spec.extra_records:
@@ -219,6 +221,17 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
             )
         )
     return resources
+
+
+def _report_zones(specs: Any, tenant: str, instance: str) -> dict[str, str]:
+    """Domains of ``tenant`` on the same DNS instance -> their zones (DMARC report auth)."""
+    out = {}
+    for doc in specs.mail_domains.values():
+        spec = doc.spec
+        inst = (spec.dns.instance if spec.dns else None) or _tenant_instance(specs, tenant, "dns")
+        if spec.tenant == tenant and inst == instance:
+            out[spec.domain] = spec.zone
+    return out
 
 
 def _dns_provider(specs: Any, tenant: str) -> str:

@@ -1,17 +1,19 @@
 """Record recipes: the DNS records a MailDomain needs, each with the sentence that explains it.
 
-This is the first cut the core needs to plan a mail domain end to end; the DNS
-issue extends it (SPF lookup counting, DMARC staging warnings, MTA-STS, null-MX
-hardening). Values that depend on other resources (a server's addresses, the
-DKIM public key) are :class:`~penguinctl.core.resource.Ref` s.
+Values that depend on other resources (a server's addresses, the DKIM public key)
+are :class:`~penguinctl.core.resource.Ref` s. SPF limits (RFC 7208 §4.6.4) are checked
+at validation time by :mod:`penguinctl.dns.validate`; TXT strings are split at 255
+bytes by the providers (one joined string here).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from penguinctl.core.resource import Ref
+from penguinctl.dns.dmarc import mailto_domain, report_auth_name, same_org
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,19 @@ def in_zone(name: str, zone: str) -> bool:
     return name == zone or name.endswith("." + zone)
 
 
-def dmarc_text(dmarc: Any) -> str:
+def default_rua(domain: str) -> str:
+    """Where reports go when the spec names nobody: postmaster, which RFC 5321 requires."""
+    return f"mailto:postmaster@{domain}"
+
+
+def dmarc_text(dmarc: Any, domain: str | None = None) -> str:
     parts = ["v=DMARC1", f"p={dmarc.policy}"]
     if getattr(dmarc, "subdomain_policy", None):
         parts.append(f"sp={dmarc.subdomain_policy}")
     if dmarc.rua:
         parts.append("rua=" + ",".join(dmarc.rua))
+    elif domain:
+        parts.append("rua=" + default_rua(domain))
     if dmarc.ruf:
         parts.append("ruf=" + ",".join(dmarc.ruf))
     parts.append(f"adkim={dmarc.adkim}")
@@ -67,8 +76,16 @@ def mail_domain_records(
     mailu_domain_key: str,
     spf: Any,
     dmarc: Any,
+    report_zones: Mapping[str, str] | None = None,
+    never_send: Sequence[str] = (),
 ) -> list[RecordRecipe]:
-    """The records of one mail domain, in a stable order."""
+    """The records of one mail domain, in a stable order.
+
+    ``report_zones`` maps domains penguinctl manages (for the same tenant and DNS
+    instance) to their zones: a ``rua`` at one of them gets its authorisation record
+    (RFC 7489 §7.1). ``never_send`` names (relative to the zone, or FQDNs) get
+    null-MX and ``v=spf1 -all``.
+    """
     includes = "".join(f" include:{inc}" for inc in spf.include)
     records = [
         RecordRecipe(
@@ -103,12 +120,13 @@ def mail_domain_records(
             zone,
             f"_dmarc.{domain}",
             "TXT",
-            dmarc_text(dmarc),
+            dmarc_text(dmarc, domain),
             f"DMARC policy p={dmarc.policy}: tells receivers what to do with mail failing SPF and "
             "DKIM alignment" + (", and where to send aggregate reports" if dmarc.rua else ""),
         ),
     ]
-    rua = dmarc.rua[0] if dmarc.rua else f"mailto:postmaster@{domain}"
+    records.extend(_report_authorisations(domain, dmarc, report_zones or {}))
+    rua = dmarc.rua[0] if dmarc.rua else default_rua(domain)
     records.append(
         RecordRecipe(
             zone,
@@ -139,4 +157,62 @@ def mail_domain_records(
                 tag="spf",
             )
         )
+    records.extend(_never_send(zone, never_send))
     return records
+
+
+def _report_authorisations(
+    domain: str, dmarc: Any, report_zones: Mapping[str, str]
+) -> list[RecordRecipe]:
+    """RFC 7489 §7.1: a rua at another domain is honoured only if that domain agrees."""
+    out = []
+    seen: set[str] = set()
+    for uri in dmarc.rua:
+        target = mailto_domain(str(uri))
+        if not target or same_org(target, domain) or target in seen:
+            continue
+        seen.add(target)
+        zone = report_zones.get(target)
+        if zone is None:
+            continue  # not ours to publish: `dns check` reports it (DMARC006) with the record
+        out.append(
+            RecordRecipe(
+                zone,
+                report_auth_name(domain, target),
+                "TXT",
+                "v=DMARC1",
+                f"{target} agrees to receive the DMARC reports of {domain} "
+                "(without it receivers do not send them)",
+                tag=f"report-{domain}",
+            )
+        )
+    return out
+
+
+def _never_send(zone: str, names: Sequence[str]) -> list[RecordRecipe]:
+    """Hardening for names that never send mail: null MX (RFC 7505) and ``v=spf1 -all``."""
+    out = []
+    for name in names:
+        fqdn = name if in_zone(name, zone) else f"{name}.{zone}"
+        out.append(
+            RecordRecipe(
+                zone,
+                fqdn,
+                "MX",
+                ".",
+                f"null MX: {fqdn} accepts no mail (RFC 7505), so nobody tries",
+                priority=0,
+                tag="never-send",
+            )
+        )
+        out.append(
+            RecordRecipe(
+                zone,
+                fqdn,
+                "TXT",
+                "v=spf1 -all",
+                f"{fqdn} never sends: every receiver may reject mail claiming it",
+                tag="spf",
+            )
+        )
+    return out

@@ -19,7 +19,7 @@ import httpx
 
 from penguinctl import __version__
 from penguinctl.core import http
-from penguinctl.core.errors import AuthError, NotFound, ProviderError, redact
+from penguinctl.core.errors import AuthError, ConfigError, NotFound, ProviderError, redact
 from penguinctl.core.provider import ProviderContext
 
 AUTH_HINT = (
@@ -51,6 +51,12 @@ class PowerDNSClient:
 
     def __init__(self, ctx: ProviderContext) -> None:
         self._ctx = ctx
+        if not ctx.settings.get("endpoint"):
+            raise ConfigError(
+                f"the powerdns instance '{ctx.instance}' has no API endpoint",
+                hint="set settings: {endpoint: http://HOST:8081/api/v1, server_id: localhost} "
+                "under its entry in penguinctl.yaml",
+            )
         self.url = ctx.endpoint("powerdns")
         self.server = str(ctx.settings.get("server_id") or ctx.settings.get("serverId") or "")
         self.server = self.server or "localhost"

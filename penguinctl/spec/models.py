@@ -188,6 +188,8 @@ class MailDomainSpec(SpecModel):
     dmarc: DmarcSettings = Field(default_factory=DmarcSettings)
     mailboxes: list[Mailbox] = Field(default_factory=list)
     extra_records: list[ExtraRecord] = Field(default_factory=list)
+    # Names in the zone that never send mail: they get null MX and ``v=spf1 -all``.
+    never_send: list[RecordName] = Field(default_factory=list)
 
     @property
     def zone(self) -> str:
@@ -210,6 +212,15 @@ class MailDomainSpec(SpecModel):
                     (
                         ("mailboxes", index, "name"),
                         f"duplicate mailbox '{mailbox.name}' (also mailboxes[{first}])",
+                        False,
+                    )
+                )
+        for index, name in enumerate(self.never_send):
+            if name in ("@", "", self.domain) or self.domain.startswith(name + "."):
+                problems.append(
+                    (
+                        ("never_send", index),
+                        f"'{name}' is the mail domain itself, which sends: list only other names",
                         False,
                     )
                 )

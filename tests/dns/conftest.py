@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from penguinctl.core.context import CallContext
+from tests.cli.conftest import cli  # noqa: F401  (the CLI fixture, for the end-to-end tests)
 from tests.daemons.pdns import PowerDNSServer
 
 _zones = itertools.count(1)
