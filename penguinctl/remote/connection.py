@@ -286,7 +286,7 @@ class Remote:
 
 
 def _drain(recv: Any) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         data = recv(65536)
         if not data:

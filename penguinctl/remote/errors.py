@@ -24,8 +24,8 @@ class HostKeyChanged(RemoteError):
         super().__init__(
             f"host key of {where} changed: pinned {pinned}, presented {presented}",
             hint="if the server was reinstalled on purpose, check the new fingerprint out of "
-            f"band, then forget the old one (penguinctl remote forget {where}); otherwise "
-            "someone may be intercepting the connection",
+            f"band, then forget the old pin (penguinctl remote forget HOST:PORT); "
+            "otherwise someone may be intercepting the connection",
         )
         self.pinned = pinned
         self.presented = presented
