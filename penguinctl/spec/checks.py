@@ -69,3 +69,6 @@ def check_mail_domains(specs: SpecSet) -> Iterator[Issue]:
                 f"({first.location('spec.domain')})",
                 hint="declare each domain once",
             )
+    from penguinctl.dns.validate import check_dns  # SPF limits, TXT strings (DNS issue)
+
+    yield from check_dns(specs)
