@@ -22,7 +22,7 @@ from typing import Any
 
 from penguinctl.core.errors import Issue
 from penguinctl.dns import spf as spf_mod
-from penguinctl.dns.query import Query, Querier, parse_address
+from penguinctl.dns.query import Querier, Query, parse_address
 
 QueryFactory = Callable[[], Query]
 _factory: QueryFactory | None = None
