@@ -114,6 +114,9 @@ def _register() -> None:
     from penguinctl.cli import dns
 
     app.add_typer(dns.app, name="dns", help="Check the mail domains' DNS live.")
+    from penguinctl.cli import mailu
+
+    app.add_typer(mailu.app, name="mailu", help="What penguinctl deploys to a server's MailU.")
 
 
 _register()
