@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-_SPIN = re.compile(r"(?<!\{)\{(?![{%#])([^{}]*\|[^{}]*)\}(?!\})")
+_SPIN = re.compile(r"(?<!\{)\{(?![{%#])([^{}]*\|[^{}]*)\}")
 
 
 def _unit(*parts: object) -> float:

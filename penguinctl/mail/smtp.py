@@ -151,7 +151,7 @@ class Submission:
             self._fault("after_data")
             code, reply = conn.getreply()
         except (OSError, smtplib.SMTPException) as exc:
-            self.close()
+            self.abort()  # no QUIT: inside DATA it would be read as content
             raise Ambiguous(
                 f"connection to {self._where()} lost during DATA: {_reason(exc)}", stage="data"
             ) from None
@@ -171,6 +171,11 @@ class Submission:
 
     def _where(self) -> str:
         return f"{self.account.host}:{self.account.port}"
+
+    def abort(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
