@@ -118,6 +118,10 @@ def _register() -> None:
 
     app.add_typer(mailu.app, name="mailu", help="What penguinctl deploys to a server's MailU.")
 
+    from penguinctl.cli import inbox
+
+    app.add_typer(inbox.app, name="inbox", help="Read bounces, complaints and replies (IMAP).")
+
 
 _register()
 

@@ -46,9 +46,8 @@ def classify(raw: bytes, *, our_domains: Collection[str] = (), today: date | Non
     subject = parts.header(msg, "Subject")
     base: dict[str, Any] = {"message_id": own_id, "sender": sender}
     ctype = msg.get_content_type()
-    report_type = (
-        (msg.get_param("report-type") or "").lower() if ctype == "multipart/report" else ""
-    )
+    param = msg.get_param("report-type") if ctype == "multipart/report" else None
+    report_type = param.lower() if isinstance(param, str) else ""
 
     if report_type == "feedback-report" or parts.first(msg, "message/feedback-report"):
         return _complaint(msg, base)

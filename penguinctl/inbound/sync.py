@@ -1,0 +1,178 @@
+"""``inbox sync``: read every sender mailbox, classify each new message once, apply it.
+
+The mailboxes are the ``mailu_mailbox/*`` resources of the state (sender, bounce
+and postmaster addresses alike) with their stored passwords; IMAP host and port
+come from the resource's outputs (``imap_host``/``imap_port``, else the SMTP
+host and 993). Servers are read concurrently (one thread per server; the
+mailboxes of one server one after another, so a server is not hammered). In the
+sandbox, ``<state>/sandbox/maildirs/<address>/`` is read instead.
+
+A message is keyed by its Message-ID (a digest of its bytes when it has none):
+the store row is committed with the effect before the IMAP keyword is set, so a
+crash between the two re-reads the message and the store answers "already".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from penguinctl.inbound import effects
+from penguinctl.inbound.classify import classify
+from penguinctl.inbound.sources import ImapAccount, ImapSource, InboxError, Item, maildir_items
+
+IMAPS_PORT = 993
+
+
+@dataclass
+class SyncResult:
+    counts: Counter[str] = field(default_factory=Counter)  # kind -> new messages
+    already: int = 0  # read before (no keyword, but known to the store)
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    mailboxes: int = 0
+
+    @property
+    def new(self) -> int:
+        return sum(self.counts.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mailboxes": self.mailboxes,
+            "new": self.new,
+            "already": self.already,
+            "counts": dict(self.counts),
+            "effects": self.effects,
+            "errors": self.errors,
+        }
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    tenant: str
+    account: ImapAccount
+
+
+def mailboxes(store: Any, tenant: str | None) -> list[Mailbox]:
+    """The mailboxes recorded in the state (of ``tenant``, or all)."""
+    found = []
+    for key, rec in sorted(store.recorded(tenant).items()):
+        if not key.startswith("mailu_mailbox/"):
+            continue
+        out = rec.outputs
+        address = str(out.get("address") or key.split("/", 1)[1])
+        password = store.get_secret(rec.tenant, key, "password") or ""
+        host = str(out.get("imap_host") or out.get("smtp_host") or "")
+        account = ImapAccount(
+            address,
+            host,
+            int(out.get("imap_port") or IMAPS_PORT),
+            str(out.get("username") or address),
+            password,
+        )
+        found.append(Mailbox(rec.tenant, account))
+    return found
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Verified TLS: the system's CAs, or ``ca_file`` (a private CA, a test's self-signed cert)."""
+    context = (
+        ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    )
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class Sync:
+    def __init__(
+        self,
+        store: Any,
+        *,
+        today: date | None = None,
+        progress: Callable[[str], None] = lambda _m: None,
+    ):
+        self.store = store
+        self.today = today or datetime.now(UTC).date()
+        self.progress = progress
+        self.result = SyncResult()
+        self.domains: dict[str, set[str]] = defaultdict(set)
+
+    def _learn_domains(self, boxes: Iterable[Mailbox]) -> None:
+        # Our Message-IDs are on the sending mailbox's domain (see campaigns.runner).
+        for box in boxes:
+            self.domains[box.tenant].add(box.account.address.rpartition("@")[2].lower())
+
+    def imap(self, boxes: list[Mailbox], context: ssl.SSLContext, parallel: int = 8) -> SyncResult:
+        self._learn_domains(boxes)
+        self.result.mailboxes += len(boxes)
+        by_server: dict[tuple[str, int], list[Mailbox]] = defaultdict(list)
+        for box in boxes:
+            by_server[(box.account.host, box.account.port)].append(box)
+
+        def one_server(group: list[Mailbox]) -> None:
+            for box in group:
+                try:
+                    self._imap_box(box, context)
+                except InboxError as exc:
+                    self.result.errors.append(str(exc))
+                    self.progress(f"error: {exc}")
+
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(by_server)))) as pool:
+            for future in [pool.submit(one_server, g) for g in by_server.values()]:
+                future.result()
+        return self.result
+
+    def _imap_box(self, box: Mailbox, context: ssl.SSLContext) -> None:
+        source = ImapSource(box.account, context)
+        try:
+            for folder in box.account.folders:
+                done: list[str] = []
+                for item in source.folder(folder):
+                    self._one(box, folder, item)
+                    done.append(item.ref)
+                    if len(done) >= 200:
+                        source.mark(done)
+                        done = []
+                source.mark(done)
+        finally:
+            source.close()
+
+    def maildirs(self, root: Path, boxes: list[Mailbox]) -> SyncResult:
+        """Read ``root/<address>/`` for each known mailbox (the sandbox's mail)."""
+        self._learn_domains(boxes)
+        for box in boxes:
+            path = root / box.account.address
+            if not path.is_dir():
+                continue
+            self.result.mailboxes += 1
+            for item in maildir_items(path):
+                self._one(box, "INBOX", item)
+        return self.result
+
+    def _one(self, box: Mailbox, folder: str, item: Item) -> None:
+        event = classify(item.raw, our_domains=self.domains[box.tenant], today=self.today)
+        key = event.message_id or "sha256:" + hashlib.sha256(item.raw).hexdigest()
+        effect = effects.apply(
+            self.store,
+            tenant=box.tenant,
+            mailbox=box.account.address,
+            folder=folder,
+            key=key,
+            event=event,
+        )
+        if effect is None:
+            self.result.already += 1
+            return
+        self.result.counts[event.kind] += 1
+        if effect != "none":
+            self.result.effects.append(
+                {"mailbox": box.account.address, "kind": event.kind, "effect": effect}
+            )
+            self.progress(f"{box.account.address}: {event.kind}: {effect}")
