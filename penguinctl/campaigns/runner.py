@@ -96,6 +96,7 @@ class Runner:
         self.queue = LocalQueue()
         self.result = RunResult()
         self._connections: dict[str, Submission] = {}
+        self._passed: set[tuple[int, int]] = set()  # (contact, step) not sent in this pass
         self._key = tenant_key(store, self.spec.tenant)
 
     def run(self, *, once: bool, max_sleep: float = 30.0) -> RunResult:
@@ -106,12 +107,16 @@ class Runner:
             while True:
                 snap = load_snapshot(self.store, self._fresh(), self.clock())
                 plan = schedule(snap, self.clock())
-                if plan.due:
-                    self.queue.put_many(plan.due)
+                # A job that rendered with an error or was refused at claim time stays
+                # due in the snapshot: do not retry it before the next wait.
+                due = [j for j in plan.due if (j.contact_id, j.step) not in self._passed]
+                if due:
+                    self.queue.put_many(due)
                     self._execute_all(snap, self.queue.drain())
                     continue
                 if once or snap.state == "stopped":
                     return self.result
+                self._passed.clear()
                 wake = plan.next_wake
                 pause = max_sleep if wake is None else (wake - self.clock()).total_seconds()
                 time.sleep(min(max(pause, 0.05), max_sleep))
@@ -174,11 +179,13 @@ class Runner:
                 )
             )
         except (RenderError, HeaderInjection) as exc:
+            self._passed.add((job.contact_id, job.step))
             return self._note("render_error", f"{contact.email} step {job.step + 1}: {exc}")
         why = ledger.claim(
             self.store, job, message_id=mid, variant=rendered.variant, stop_on=list(spec.stop_on)
         )
         if why is not None:
+            self._passed.add((job.contact_id, job.step))
             return self._note("skipped", None)
         return self._submit(job, contact, payload)
 
