@@ -134,6 +134,8 @@ class Output:
     def _change(self, change: Any) -> None:
         sign, color = ACTION_STYLE[change.action]
         drift = " [yellow](drift)[/]" if change.drift else ""
+        if getattr(change, "adopt", False):
+            drift += " [cyan](adopt: take over the existing foreign object)[/]"
         self.out.print(f"[{color}]{sign} {_esc(change.key)}[/]{drift}  [dim]{_esc(change.why)}[/]")
         if self.verbosity < 0:
             return

@@ -11,6 +11,15 @@ import typer
 
 FILES = typer.Option([], "--file", "-f", help="Spec file or directory (repeatable); - reads stdin.")
 TARGET = typer.Option(None, "--target", "-t", help="Limit to these tenants (repeatable).")
+ADOPT = typer.Option(
+    [], "--adopt", help="Take over the foreign object in the way of this key (repeatable)."
+)
+
+
+def _adopting(plan: Any, keys: list[str]) -> Any:
+    from penguinctl.core.plan import adopting
+
+    return adopting(plan, keys) if keys else plan
 
 
 def register(app: typer.Typer) -> None:
@@ -64,6 +73,7 @@ def plan(
         False, "--detailed-exitcode", help="Exit 2 when there are changes."
     ),
     full: bool = typer.Option(False, "--full", help="List every change even in large plans."),
+    adopt: list[str] = ADOPT,
 ) -> None:
     """Show what apply would change. Never writes anything but --out."""
     from penguinctl import ops
@@ -75,6 +85,7 @@ def plan(
         result = ops.make_plan(
             session, files, targets=target or None, do_refresh=refresh, stdin=_stdin(files)
         )
+        result = _adopting(result, adopt)
         if session.store.pending():
             out.warn("an earlier apply was interrupted; the next apply settles it first")
         if out_file:
@@ -110,6 +121,7 @@ def apply(
         False, "--no-verify", help="Skip the checks that run after apply."
     ),
     refresh: bool = typer.Option(False, "--refresh", help="Read live state before planning."),
+    adopt: list[str] = ADOPT,
 ) -> None:
     """Apply specs (or a saved plan): confirm, change in dependency order, record each change."""
     from penguinctl import ops
@@ -129,6 +141,7 @@ def apply(
             the_plan = ops.make_plan(
                 session, files, targets=target or None, do_refresh=refresh, stdin=_stdin(files)
             )
+            the_plan = _adopting(the_plan, adopt)
         if not the_plan.changes:
             if out.mode == "json":
                 out.json(

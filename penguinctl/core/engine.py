@@ -108,6 +108,18 @@ def check_safety(
             )
 
 
+def _adopt(provider: Any, ctx: Any, key: str, attrs: Any) -> tuple[dict[str, Any], str]:
+    """``--adopt``: take the foreign object over (or find it already ours), then update it.
+
+    Idempotent: after a lost reply the object carries our marker, so ``find`` sees it.
+    """
+    seen = provider.find(ctx, key, attrs) or provider.adopt(ctx, key, attrs)
+    outputs = dict(seen.outputs)
+    if provider.diff(seen.attrs, attrs).has_changes:
+        outputs.update(provider.update(ctx, seen.id, seen.attrs, attrs) or {})
+    return outputs, seen.id
+
+
 def settle(store: Any, contexts: ContextFactory, log: Callable[[str], None] | None = None) -> int:
     """Resolve changes left ``pending`` by an interrupted run; returns how many."""
     settled = 0
@@ -335,6 +347,11 @@ class Applier:
             )
             new_outputs = self._call(cid, lambda: provider.update(ctx, rec.id, rec.attrs, attrs))
             outputs, vendor_id = {**rec.outputs, **dict(new_outputs or {})}, rec.id
+        elif change.adopt:
+            cid = store.intent(
+                run_id, tenant=res.tenant, key=res.key, action="create", before=None, after=after
+            )
+            outputs, vendor_id = self._call(cid, lambda: _adopt(provider, ctx, res.key, attrs))
         else:
             cid = store.intent(
                 run_id, tenant=res.tenant, key=res.key, action="create", before=None, after=after

@@ -10,8 +10,8 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from penguinctl.core import graph, registry
@@ -67,6 +67,7 @@ class Change:
     recorded: Recorded | None = None
     drift: bool = False
     protected: bool = False
+    adopt: bool = False  # a create that takes over a foreign object (--adopt KEY)
 
     @property
     def kind(self) -> str:
@@ -85,6 +86,7 @@ class Change:
             "replaces": list(self.replaces),
             "drift": self.drift,
             "source": self.desired.source if self.desired else None,
+            **({"adopt": True} if self.adopt else {}),
         }
 
 
@@ -167,6 +169,7 @@ def _saved_change(c: Change) -> dict[str, Any]:
         "instance": c.instance,
         "why": c.why,
         "replaces": list(c.replaces),
+        **({"adopt": True} if c.adopt else {}),
         "desired": None
         if d is None
         else {
@@ -208,6 +211,7 @@ def load_saved(data: Mapping[str, Any], recorded: Mapping[str, Recorded]) -> Pla
                 replaces=tuple(s["replaces"]),
                 desired=desired,
                 recorded=recorded.get(s["key"]),
+                adopt=bool(s.get("adopt")),
             )
         )
     plan = Plan(
@@ -225,6 +229,25 @@ def load_saved(data: Mapping[str, Any], recorded: Mapping[str, Recorded]) -> Pla
             hint="the file was edited or corrupted; run `penguinctl plan --out FILE` again",
         )
     return plan
+
+
+def adopting(plan: Plan, keys: Iterable[str]) -> Plan:
+    """Mark the creates of ``keys`` as adoptions of foreign objects (``--adopt KEY``).
+
+    Only a planned create can adopt; any other key is refused with the reason.
+    """
+    wanted = set(keys)
+    if not wanted:
+        return plan
+    creates = {c.key for c in plan.changes if c.action == "create"}
+    unknown = sorted(wanted - creates)
+    if unknown:
+        raise PlanMismatch(
+            f"--adopt {unknown[0]}: not a resource this plan creates",
+            hint="adopt names a key the plan shows as a create (see `penguinctl plan`)",
+        )
+    changes = [replace(c, adopt=True) if c.key in wanted else c for c in plan.changes]
+    return replace(plan, changes=changes)
 
 
 def state_fingerprint(recorded: Mapping[str, Recorded]) -> str:

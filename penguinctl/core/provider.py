@@ -179,6 +179,14 @@ class Provider(ABC):
         """
         return None
 
+    def adopt(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
+        """Take over the foreign object in the way of ``key`` (``apply --adopt KEY``).
+
+        Marks it as penguinctl's without changing its content and returns it; the engine
+        then updates it to ``attrs``. Raise :class:`NotFound` when nothing is in the way.
+        """
+        raise NotImplementedError(f"{self.type} {self.kind} cannot adopt foreign objects")
+
     def import_(self, ctx: ProviderContext, key: str, id: str) -> Observed:
         """Adopt an existing object by vendor id, without changing it."""
         try:

@@ -21,6 +21,7 @@ from penguinctl import __version__
 from penguinctl.core import http
 from penguinctl.core.errors import AuthError, ConfigError, NotFound, ProviderError, redact
 from penguinctl.core.provider import ProviderContext
+from penguinctl.providers._cloudflare_client import _tls  # one CA bundle load per process
 
 AUTH_HINT = (
     "point the powerdns instance's apiKey credential at the server's api-key "
@@ -29,6 +30,8 @@ AUTH_HINT = (
 
 _locks: dict[tuple[str, str, str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
+# Zone ids never change for a zone name: looked up once per process and server.
+_zone_ids: dict[tuple[str, str, str], str] = {}
 
 
 @contextmanager
@@ -68,8 +71,8 @@ class PowerDNSClient:
                 "User-Agent": f"penguinctl/{__version__}",
             },
             timeout=timeout,
+            verify=_tls(),
         )
-        self._zones: dict[str, str] = {}
 
     def __enter__(self) -> PowerDNSClient:
         return self
@@ -95,7 +98,9 @@ class PowerDNSClient:
             f"/servers/{quote(self.server, safe='')}{path}",
             json=body,
             params=params,
-            limiter=self._ctx.limiter,
+            # PowerDNS has no API rate limit and is the self-hoster's own server: the
+            # shared limiter's generic default (10/s) would only slow a large apply.
+            limiter=self._ctx.limiter if self._ctx.settings.get("rate_limited") else None,
             log=self._ctx.log,
             what=f"PowerDNS {what}",
         )
@@ -123,15 +128,16 @@ class PowerDNSClient:
     def zone_id(self, zone: str) -> str:
         """The API id of ``zone`` (``example.com.``, escaped by PowerDNS as it likes)."""
         name = zone.strip().rstrip(".").lower() + "."
-        if name not in self._zones:
+        key = (self.url, self.server, name)
+        if key not in _zone_ids:
             found = self.call("GET", "/zones", params={"zone": name}, what=f"zone {name}")
             if not found:
                 raise ZoneNotFound(
                     f"PowerDNS server {self.server} has no zone {name}",
                     hint=f"create it first: pdnsutil create-zone {name.rstrip('.')}",
                 )
-            self._zones[name] = str(found[0]["id"])
-        return self._zones[name]
+            _zone_ids[key] = str(found[0]["id"])
+        return _zone_ids[key]
 
     def zones(self) -> list[str]:
         return [str(z["name"]) for z in self.call("GET", "/zones", what="zone list") or ()]

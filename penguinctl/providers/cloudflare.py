@@ -185,6 +185,9 @@ class CloudflareRecordProvider(Provider):
                         found.append(observed(record, zone))
             return found
 
+    def adopt(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
+        return adopt(ctx, key, attrs)
+
     def import_(self, ctx: ProviderContext, key: str, id: str) -> Observed:
         # The key names the zone: dns_record/<zone>/<TYPE>/<name>[/<tag>].
         return self.read(ctx, id, {"zone": key.split("/")[1]})

@@ -155,6 +155,9 @@ class PowerDNSRecordProvider(Provider):
                             found.append(seen)
             return found
 
+    def adopt(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
+        return adopt(ctx, key, attrs)
+
     def import_(self, ctx: ProviderContext, key: str, id: str) -> Observed:
         return self.read(ctx, id, {})
 

@@ -61,3 +61,57 @@ def test_examples_apply_on_powerdns_and_converge(pdns_cli: Cli, pdns_server: Pow
     assert r.code == 0, r
     report = json.loads(r.out)
     assert report["summary"]["error"] == 0, report
+
+
+@pytest.mark.slow
+def test_foreign_spf_conflicts_then_adopt_takes_it_over(
+    pdns_cli: Cli, pdns_server: PowerDNSServer
+) -> None:
+    zone = "acme-outbound.example"
+    with pdns_server.api() as api:
+        r = api.patch(
+            f"/servers/localhost/zones/{zone}.",
+            json={
+                "rrsets": [
+                    {
+                        "name": f"{zone}.",
+                        "type": "TXT",
+                        "ttl": 600,
+                        "changetype": "REPLACE",
+                        "records": [
+                            {
+                                "content": '"v=spf1 include:_spf.old.example ~all"',
+                                "disabled": False,
+                            },
+                            {"content": '"site-verification=xyz"', "disabled": False},
+                        ],
+                    }
+                ]
+            },
+        )
+    assert r.status_code == 204, r.text
+    key = f"dns_record/{zone}/TXT/@/spf"
+    r = pdns_cli("apply", "-f", "examples/", "--sandbox", "--yes", "--keep-going", "--no-verify")
+    assert r.code == 1, r
+    assert f"is in the way of {key}" in r.err + r.out and "--adopt" in r.err + r.out
+    assert "Traceback" not in r.err
+    assert "v=spf1 include:_spf.old.example ~all" in served(pdns_server, zone, "TXT")
+
+    r = pdns_cli("plan", "-f", "examples/", "--adopt", key)
+    assert r.code == 0, r
+    assert key in r.out and "(adopt" in r.out
+    r = pdns_cli("-o", "json", "plan", "-f", "examples/", "--adopt", key)
+    change = next(c for c in json.loads(r.out)["changes"] if c["key"] == key)
+    assert change["action"] == "create" and change["adopt"] is True
+
+    r = pdns_cli("apply", "-f", "examples/", "--sandbox", "--yes", "--adopt", key)
+    assert r.code == 0, r
+    txt = served(pdns_server, zone, "TXT")
+    assert "site-verification=xyz" in txt  # the foreign value in the RRset is kept
+    assert [t for t in txt if t.startswith("v=spf1")] == [
+        next(t for t in txt if t.startswith("v=spf1 ip4:127."))
+    ]
+    r = pdns_cli("plan", "-f", "examples/", "--detailed-exitcode", "--refresh")
+    assert r.code == 0, r
+    r = pdns_cli("plan", "-f", "examples/", "--adopt", "dns_record/nope/TXT/@")
+    assert r.code == 1 and "not a resource this plan creates" in r.err, r
