@@ -145,12 +145,13 @@ class Sync:
             source.close()
 
     def maildirs(self, root: Path, boxes: list[Mailbox]) -> SyncResult:
-        """Read ``root/<address>/`` for each known mailbox (the sandbox's mail)."""
+        """Read ``root/<address>/`` of each known mailbox (the sandbox's mail). The
+        folders are created when missing, so a person sees where mail goes."""
         self._learn_domains(boxes)
         for box in boxes:
             path = root / box.account.address
-            if not path.is_dir():
-                continue
+            for sub in ("new", "cur", "tmp"):
+                (path / sub).mkdir(parents=True, exist_ok=True)
             self.result.mailboxes += 1
             for item in maildir_items(path):
                 self._one(box, "INBOX", item)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.campaigns.conftest import make_campaign, store  # noqa: F401 - fixtures reused
+from tests.cli.conftest import cli  # noqa: F401 - fixture reused
 from tests.daemons import DaemonUnavailable
 from tests.inbound.dovecot import DovecotServer, start_dovecot
 from tests.servers import unavailable
