@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from penguinctl.workspace import ProviderInstance, Workspace
+from tests.dns.conftest import new_zone  # noqa: F401  (fresh zones on the PowerDNS fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 
