@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from penguinctl.core.errors import Issue, ValidationFailed
-from penguinctl.core.resource import Generated, Resource
+from penguinctl.core.resource import Generated, Ref, Resource
 from penguinctl.dns.recipes import mail_domain_records
 
 
@@ -107,6 +107,18 @@ def _server(name: str, doc: Any, specs: Any) -> Resource:
     )
 
 
+def _mailu_ssh(server_key: str, server: Any) -> dict[str, Any]:
+    """How the MailU providers reach the server over SSH (ignored by their diffs): an
+    existing server's address and login from its spec, else the recorded IPv4."""
+    existing = server.provider == "existing"
+    return {
+        "host": server.address if existing else Ref(server_key, "ipv4"),
+        "user": server.ssh_user,
+        "port": server.ssh_port,
+        "key": server.ssh_key,
+    }
+
+
 def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
     spec = doc.spec
     tenant = spec.tenant
@@ -148,6 +160,7 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
                 "domain": domain,
                 "dkim_selector": selector,
                 "dkim_key": dkim_key,
+                "ssh": _mailu_ssh(server_key, server),
             },
             why=f"MailU on {server.mail_host} accepts and signs mail for {domain}",
             instance=mailu_instance,
@@ -170,6 +183,7 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
                     "sender": box.sender,
                     "password_ref": box.password,
                     "password": Generated("password") if box.password is None else "(reference)",
+                    "ssh": _mailu_ssh(server_key, server),
                 },
                 why=f"{'sending ' if box.sender else ''}mailbox {address}",
                 instance=mailu_instance,

@@ -47,6 +47,7 @@ class MailuDomainProvider(Provider):
     type = "mailu"
     kind = "mailu_domain"
     replace_fields = frozenset({"server", "domain"})
+    ignore_fields = frozenset({"ssh"})  # how to reach the server, not a MailU field
 
     def check(self, attrs: Mapping[str, Any]) -> list[str]:
         problems = _check_server(attrs)
@@ -67,7 +68,7 @@ class MailuDomainProvider(Provider):
 
     def create(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Created:
         server, domain = attrs["server"], self.normalize("domain", attrs["domain"])
-        with open_channel(ctx, server) as channel:
+        with open_channel(ctx, server, attrs) as channel:
             if find_item(channel.export()["domain"], "name", domain) is None:
                 ctx.log(f"MailU {server}: adding domain {domain}")
                 channel.import_update({"domain": [{"name": domain}]})
@@ -77,7 +78,7 @@ class MailuDomainProvider(Provider):
     def read(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> Observed:
         server, domain = split_id(id)
         selector = str(attrs.get("dkim_selector") or "dkim")
-        with open_channel(ctx, server) as channel:
+        with open_channel(ctx, server, attrs) as channel:
             if find_item(channel.export()["domain"], "name", domain) is None:
                 raise NotFound(f"MailU domain {domain} does not exist on {server}")
             installed = channel.read_dkim(domain, selector)
@@ -92,7 +93,7 @@ class MailuDomainProvider(Provider):
         self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
     ) -> Mapping[str, Any]:
         server, domain = split_id(id)
-        with open_channel(ctx, server) as channel:
+        with open_channel(ctx, server, new) as channel:
             if find_item(channel.export()["domain"], "name", domain) is None:
                 raise NotFound(f"MailU domain {domain} does not exist on {server}")
             self._ensure_dkim(ctx, channel, domain, new)
@@ -100,7 +101,7 @@ class MailuDomainProvider(Provider):
 
     def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
         server, domain = split_id(id)
-        with open_channel(ctx, server) as channel:
+        with open_channel(ctx, server, attrs) as channel:
             if find_item(channel.export()["domain"], "name", domain) is not None:
                 # MailU cascades: the domain's users and aliases go with it.
                 ctx.log(f"MailU {server}: deleting domain {domain}")
@@ -151,7 +152,7 @@ class MailuMailboxProvider(Provider):
     type = "mailu"
     kind = "mailu_mailbox"
     replace_fields = frozenset({"server", "address"})
-    ignore_fields = frozenset({"smtp_host"})
+    ignore_fields = frozenset({"smtp_host", "ssh"})
 
     def check(self, attrs: Mapping[str, Any]) -> list[str]:
         problems = _check_server(attrs)
@@ -187,7 +188,7 @@ class MailuMailboxProvider(Provider):
 
     def create(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Created:
         server, address = attrs["server"], self.normalize("address", attrs["address"])
-        with open_channel(ctx, server) as channel:
+        with open_channel(ctx, server, attrs) as channel:
             live = find_item(channel.export()["user"], "email", address)
             password = desired_password(ctx, address, attrs)
             if live is None:
@@ -202,7 +203,7 @@ class MailuMailboxProvider(Provider):
 
     def read(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> Observed:
         server, address = split_id(id)
-        with open_channel(ctx, server) as channel:
+        with open_channel(ctx, server, attrs) as channel:
             live = find_item(channel.export()["user"], "email", address)
         if live is None:
             raise NotFound(f"MailU mailbox {address} does not exist on {server}")
@@ -221,7 +222,7 @@ class MailuMailboxProvider(Provider):
         self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
     ) -> Mapping[str, Any]:
         server, address = split_id(id)
-        with open_channel(ctx, server) as channel:
+        with open_channel(ctx, server, new) as channel:
             live = find_item(channel.export()["user"], "email", address)
             if live is None:
                 raise NotFound(f"MailU mailbox {address} does not exist on {server}")
@@ -231,7 +232,7 @@ class MailuMailboxProvider(Provider):
 
     def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
         server, address = split_id(id)
-        with open_channel(ctx, server) as channel:
+        with open_channel(ctx, server, attrs) as channel:
             if find_item(channel.export()["user"], "email", address) is not None:
                 ctx.log(f"MailU {server}: deleting mailbox {address}")
                 channel.import_update({"user": [{"-email": address}]})

@@ -7,14 +7,15 @@ items), and DKIM keys are files at ``DKIM_PATH`` (``/dkim/{domain}.{selector}.ke
 that MailU reads lazily. A :class:`MailuChannel` is that surface, nothing more,
 so the providers do not care whether it runs over SSH or against the sandbox.
 
-Only the sandbox channel exists today; the SSH channel (``docker compose exec
-admin flask mailu …`` through :mod:`penguinctl.remote`) is a later issue.
+Two channels: :class:`SandboxChannel` (the emulator over HTTP) and
+:class:`~penguinctl.providers.mailu_ssh.SshChannel` (``docker compose exec admin
+flask mailu …`` through :mod:`penguinctl.remote`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
@@ -63,14 +64,16 @@ def find_item(items: list[dict[str, Any]], primary: str, value: str) -> dict[str
 
 
 @contextmanager
-def open_channel(ctx: ProviderContext, server: str) -> Iterator[MailuChannel]:
-    """The channel to ``server``'s MailU for this call; closed when the block ends."""
+def open_channel(
+    ctx: ProviderContext, server: str, attrs: Mapping[str, Any] | None = None
+) -> Iterator[MailuChannel]:
+    """The channel to ``server``'s MailU for this call: the sandbox emulator, or SSH
+    (:mod:`penguinctl.providers.mailu_ssh`, reaching the host named by ``attrs["ssh"]``)."""
     if not ctx.sandbox:
-        raise ProviderError(
-            f"MailU over SSH is not available yet (server {server!r})",
-            hint="try the journey with --sandbox; managing a real MailU over SSH is planned "
-            "(its domains and mailboxes can meanwhile be created in MailU's admin UI)",
-        )
+        from penguinctl.providers.mailu_ssh import open_ssh
+
+        yield open_ssh(ctx, server, attrs or {})
+        return
     import httpx
 
     with httpx.Client(timeout=15) as client:

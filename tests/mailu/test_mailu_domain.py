@@ -120,11 +120,11 @@ def test_check_reports_every_problem() -> None:
     assert len(problems) == 3
 
 
-def test_outside_the_sandbox_says_ssh_is_not_there_yet() -> None:
+def test_outside_the_sandbox_an_unknown_server_address_is_a_clear_error() -> None:
     with mailu_world(sandbox=False) as w:
         with pytest.raises(ProviderError) as err:
             MailuDomainProvider().create(
                 w.ctx, "mailu_domain/x.example.com", {"server": SERVER, "domain": "x.example.com"}
             )
-        assert "not available yet" in err.value.message and err.value.hint
+        assert "address of server" in err.value.message and err.value.hint
         assert w.emu.requests == []
