@@ -7,6 +7,7 @@ same resources in the same order, which the plan's checksum relies on.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from penguinctl.core.errors import Issue, ValidationFailed
@@ -47,11 +48,14 @@ def expand(specs: Any, *, tenants: Iterable[str] | None = None) -> list[Resource
 
     for name, doc in specs.servers.items():
         add(_server(name, doc, specs))
+        if doc.spec.provider == "hostwinds":  # an existing server's PTR is its owner's to set
+            add(_ptr(name, doc, specs))
 
     for _name, doc in specs.mail_domains.items():
         for resource in _mail_domain(doc, specs):
             add(resource)
 
+    _ptr_after_forward(out)
     if wanted is not None:
         unknown = wanted - {r.tenant for r in out.values()}
         if unknown:
@@ -105,6 +109,42 @@ def _server(name: str, doc: Any, specs: Any) -> Resource:
         depends_on=(f"tenant/{spec.tenant}",),
         source=doc.source,
     )
+
+
+def _ptr(name: str, doc: Any, specs: Any) -> Resource:
+    """The reverse DNS of a server's sending IP: its mail host (providers/hostwinds_ptr.py)."""
+    spec, server_key = doc.spec, f"server/{name}"
+    return Resource(
+        key=f"ptr/{name}",
+        provider=spec.provider,
+        tenant=spec.tenant,
+        attrs={
+            "server": name,
+            "service_id": Ref(server_key, "service_id"),
+            "ip": Ref(server_key, "ipv4"),
+            "host": spec.mail_host,
+        },
+        why=f"the sending IP's PTR names {spec.mail_host}, the HELO name (FCrDNS)",
+        instance=spec.instance or _tenant_instance(specs, spec.tenant, "servers"),
+        depends_on=(server_key,),
+        source=doc.source,
+    )
+
+
+def _ptr_after_forward(out: dict[str, Resource]) -> None:
+    """A PTR is set only once the forward A record of its host exists (when one is managed)."""
+    ptrs = [r for r in out.values() if r.kind == "ptr"]
+    if not ptrs:
+        return
+    forward = {
+        str(r.attrs.get("name")): r.key
+        for r in out.values()
+        if r.kind == "dns_record" and r.attrs.get("type") == "A"
+    }
+    for r in ptrs:
+        a_key = forward.get(str(r.attrs["host"]))
+        if a_key is not None and a_key not in r.depends_on:
+            out[r.key] = replace(r, depends_on=(*r.depends_on, a_key))
 
 
 def _mailu_ssh(server_key: str, server: Any) -> dict[str, Any]:

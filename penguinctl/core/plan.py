@@ -33,6 +33,7 @@ ACTIONS = ("create", "update", "replace", "delete")
 # Deletion order: dependents first.
 DELETE_RANK = {
     "dns_record": 0,
+    "ptr": 0,  # reverse DNS goes back to generic before its server is terminated
     "mailu_mailbox": 1,
     "mailu_domain": 2,
     "dkim_key": 3,
@@ -109,6 +110,9 @@ class Plan:
     created_at: float = field(default_factory=time.time)
     warnings: list[str] = field(default_factory=list)
     drifted: list[str] = field(default_factory=list)
+    # Monthly cost change of what the plan buys and deletes ({"monthly_delta", "items"});
+    # None when no change has a price. Informational: not part of the checksum.
+    cost: dict[str, Any] | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -150,6 +154,7 @@ class Plan:
             "tenants": self.by_tenant(),
             "warnings": self.warnings,
             "drift": self.drifted,
+            "cost": self.cost,
             "changes": [c.to_json() for c in self.changes],
         }
         if full:

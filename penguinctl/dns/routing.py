@@ -55,6 +55,8 @@ def targets(session: Any, domains: Sequence[str] = ()) -> list[Target]:
         dkim = by_key.get(str(rec.attrs.get("dkim_key") or ""))
         ips = tuple(server.outputs.get("ips") or ()) if server else ()
         mail_host = str(server.outputs.get("mail_host") or "") if server else ""
+        if (ptr := by_key.get(f"ptr/{rec.attrs['server']}")) is not None:
+            mail_host = str(ptr.outputs.get("host") or mail_host)  # the PTR penguinctl set
         mx = next(
             (r for r in dns_records if r.attrs.get("name") == domain and r.attrs["type"] == "MX"),
             None,

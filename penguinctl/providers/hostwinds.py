@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,10 @@ from penguinctl.providers._hostwinds_api import UNCONFIRMED_ACTIONS, HostwindsCl
 __all__ = ["UNCONFIRMED_ACTIONS", "HostwindsServerProvider", "import_server", "server_name"]
 
 _MAX_SLUG = 40  # srvrname stays short enough for the portal's listing
+# Price lists per (endpoint, instance) for plan costs: (read at, rows). Never a secret.
+_PRICES: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+_PRICE_LOCK = threading.Lock()
+_PRICE_TTL = 300.0
 
 
 def server_name(tenant: str, name: str) -> str:
@@ -74,7 +79,8 @@ class HostwindsServerProvider(Provider):
     """``server`` resources on Hostwinds: one VPS each, found by its deterministic srvrname.
 
     Attributes: ``name``, ``tenant``, ``location``, ``plan``, ``image`` (names or ids),
-    ``ssh_keys`` (key names, used at create only), ``mail_host`` (the main IP's PTR),
+    ``ssh_keys`` (key names, used at create only), ``mail_host`` (the HELO name; its PTR is
+    the separate ``ptr/NAME`` resource),
     ``extra_ips``, ``tags`` (not stored by Hostwinds). Outputs: ``service_id``, ``ipv4``,
     ``ipv6``, ``ips``, ``mail_host``, ``monthly_cost``.
     """
@@ -116,8 +122,8 @@ class HostwindsServerProvider(Provider):
                 self._buy(ctx, api, srvrname, attrs)
                 instance = self._settle(ctx, api, srvrname)
             instance = self._wait_ready(ctx, api, instance)
-            if attrs.get("mail_host"):
-                self._set_rdns(ctx, api, instance, str(attrs["mail_host"]))
+            # Reverse DNS is the ``ptr/NAME`` resource (providers/hostwinds_ptr.py): it is
+            # set after the forward A record exists, not here.
             observed = self._observe(ctx, api, instance, attrs)
         return Created(observed.id, observed.outputs)
 
@@ -129,8 +135,8 @@ class HostwindsServerProvider(Provider):
         """The server named :func:`server_name` of ``key``, once it is ready.
 
         A server still building is reported as None: the engine then plans a create, and
-        :meth:`create` adopts it by name (nothing is bought), waits for it and sets its
-        reverse DNS, instead of the engine recording a server without an address.
+        :meth:`create` adopts it by name (nothing is bought) and waits for it, instead of
+        the engine recording a server without an address.
         """
         srvrname = server_name(self._tenant(ctx, attrs), attrs.get("name") or name_of(key))
         with _client(ctx) as api:
@@ -162,8 +168,6 @@ class HostwindsServerProvider(Provider):
             if instance.get("srvrname") != srvrname:
                 ctx.log(f"Hostwinds: renaming service {id} to {srvrname}")
                 api.call("edit_instance", serviceid=id, srvrname=srvrname)
-            if new.get("mail_host") and new.get("mail_host") != old.get("mail_host"):
-                self._set_rdns(ctx, api, instance, str(new["mail_host"]))
             return self._observe(ctx, api, api.instance(id), new).outputs
 
     def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
@@ -196,6 +200,25 @@ class HostwindsServerProvider(Provider):
         """Monthly price of ``attrs["plan"]`` from ``get_price_list`` (shown in plans)."""
         with _client(ctx) as api:
             return float(api.plan(str(attrs["plan"])).get("monthly") or 0)
+
+    def cost(self, ctx: ProviderContext, attrs: Mapping[str, Any]) -> float | None:
+        """The plan's monthly price. The price list is read once per endpoint and process
+        (a plan buying 200 servers asks once) and kept :data:`_PRICE_TTL` seconds."""
+        if not attrs.get("plan"):
+            return None
+        key = (ctx.endpoint("hostwinds"), ctx.instance)
+        with _PRICE_LOCK:
+            cached = _PRICES.get(key)
+            if cached is None or time.monotonic() - cached[0] > _PRICE_TTL:
+                with _client(ctx) as api:
+                    cached = (time.monotonic(), api.table("plans"))
+                _PRICES[key] = cached
+        wanted = str(attrs["plan"]).strip().casefold()
+        for row in cached[1]:
+            if wanted in {str(row.get(f)).casefold() for f in ("name", "id", "rid")}:
+                return float(row.get("monthly") or 0)
+        valid = ", ".join(str(r.get("name")) for r in cached[1])
+        raise ProviderError(f"unknown Hostwinds plan '{attrs['plan']}'", hint=f"valid: {valid}")
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -285,14 +308,6 @@ class HostwindsServerProvider(Provider):
             time.sleep(_setting(ctx, "poll_interval", 10))
             instance = api.instance(sid)
         return instance
-
-    @staticmethod
-    def _set_rdns(
-        ctx: ProviderContext, api: HostwindsClient, instance: Mapping[str, Any], host: str
-    ) -> None:
-        ip = str(instance.get("main_ip"))
-        ctx.log(f"Hostwinds: reverse DNS of {ip} -> {host}")
-        api.call("set_rdns", serviceid=instance["serviceid"], ip=ip, rdns=host)
 
     def _observe(
         self,

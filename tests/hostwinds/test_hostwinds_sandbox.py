@@ -10,6 +10,7 @@ import dns.query
 from conftest import FastContext, attrs_for
 
 from penguinctl.providers.hostwinds import HostwindsServerProvider
+from penguinctl.providers.hostwinds_ptr import HostwindsPtrProvider
 from penguinctl.sandbox import registry
 from penguinctl.sandbox.host import SandboxWorld
 
@@ -32,6 +33,8 @@ def test_server_gets_a_pool_address_and_a_ptr_that_survive_a_restart(tmp_path: P
         world.emulators["hostwinds"].state["provision_seconds"] = 0.05
         created = provider.create(_ctx(world), "server/mx1", attrs_for())
         ip = created.outputs["ipv4"]
+        ptr = {"server": "mx1", "service_id": created.id, "ip": ip, "host": "mx1.mail.example.com"}
+        HostwindsPtrProvider().create(_ctx(world), "ptr/mx1", ptr)
         assert ip == world.addresses.lookup(f"hostwinds:{created.id}")
         assert ipaddress.ip_address(ip) in ipaddress.ip_network("127.10.0.0/16")
         query = dns.message.make_query(ipaddress.ip_address(ip).reverse_pointer, "PTR")
