@@ -119,6 +119,9 @@ def make_plan(
         live=live,
     )
     _warn(plan, resources)
+    from penguinctl.core import cost
+
+    cost.estimate(plan, session.context)
     return plan
 
 
@@ -383,4 +386,17 @@ def doctor(session: Session) -> list[dict[str, str]]:
             "install the Pulumi CLI, or keep engine: builtin",
         )
     add("sandbox", "ok" if ws.sandbox else "warn", "on" if ws.sandbox else "off (real vendor APIs)")
+    if any(p.type == "hostwinds" for p in ws.providers.values()):
+        from penguinctl.providers._egress import egress_ipv4
+
+        ip = egress_ipv4()
+        add(
+            "egress IPv4",
+            "ok" if ip else "warn",
+            f"{ip} (local view; behind NAT Hostwinds sees your router's public address)"
+            if ip
+            else "no IPv4 route found",
+            "add this address to the API key's allow-list at "
+            "https://clients.hostwinds.com/cloud/api_keys.php",
+        )
     return checks

@@ -130,6 +130,8 @@ class Output:
                 self._change(change)
         self._plan_notes(plan)
         self.out.print(self.summary_line(plan))
+        if cost := cost_line(plan):
+            self.out.print(cost)
 
     def _change(self, change: Any) -> None:
         sign, color = ACTION_STYLE[change.action]
@@ -193,6 +195,19 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def cost_line(plan: Any) -> str | None:
+    """``Cost: +$9.98/month (create server/a +$4.99, …)`` when the plan buys or deletes."""
+    cost = getattr(plan, "cost", None)
+    if not cost:
+        return None
+    if cost.get("monthly_delta") is None:
+        return "Cost: unknown (see the warning above)"
+    items = [i for i in cost["items"] if i["monthly"]]
+    parts = ", ".join(f"{i['action']} {i['key']} {i['monthly']:+.2f}" for i in items[:5])
+    more = f", … {len(items) - 5} more" if len(items) > 5 else ""
+    return f"Cost: {cost['monthly_delta']:+.2f} USD/month ({parts}{more})"
+
+
 def plan_markdown(plan: Any) -> str:
     c = plan.counts()
     lines = [
@@ -217,5 +232,7 @@ def plan_markdown(plan: Any) -> str:
         lines += ["```", "", "</details>"]
     for w in plan.warnings:
         lines.append(f"> ⚠️ {w}")
+    if cost := cost_line(plan):
+        lines.append(f"\n**{cost}**")
     lines.append(f"\n<sub>checksum `{plan.checksum[:16]}`</sub>")
     return "\n".join(lines)

@@ -179,6 +179,13 @@ class Provider(ABC):
         """
         return None
 
+    def cost(self, ctx: ProviderContext, attrs: Mapping[str, Any]) -> float | None:
+        """Monthly price of the object ``attrs`` describe, or None when it costs nothing
+        penguinctl can tell. Plans call it only for kinds whose provider overrides it, and
+        only for creates, replaces and deletes (``Plan.cost``); it may do I/O (a price list),
+        so it should be cheap to call many times (cache the list per process)."""
+        return None
+
     def adopt(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
         """Take over the foreign object in the way of ``key`` (``apply --adopt KEY``).
 

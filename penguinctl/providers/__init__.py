@@ -8,4 +8,6 @@ register("mailu", "mailu_domain", "penguinctl.providers.mailu:MailuDomainProvide
 register("mailu", "mailu_mailbox", "penguinctl.providers.mailu:MailuMailboxProvider")
 register("cloudflare", "dns_record", "penguinctl.providers.cloudflare:CloudflareRecordProvider")
 register("hostwinds", "server", "penguinctl.providers.hostwinds:HostwindsServerProvider")
+register("hostwinds", "ptr", "penguinctl.providers.hostwinds_ptr:HostwindsPtrProvider")
+register("existing", "server", "penguinctl.providers.existing:ExistingServerProvider")
 register("powerdns", "dns_record", "penguinctl.providers.powerdns:PowerDNSRecordProvider")
