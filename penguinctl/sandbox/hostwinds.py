@@ -23,7 +23,8 @@ Faults (``self.faults``):
 * ``add_instance_timeout``: True — the next ``add_instance`` *is* performed but its reply is
   dropped (connection closed); a number — the reply is delayed that many seconds instead;
 * ``capacity``: True or a location id — ``add_instance`` there fails as out of capacity;
-* ``latency``: seconds slept before answering each request.
+* ``latency``: seconds slept before answering each request (without holding the world
+  lock, so concurrent requests wait concurrently, as on the real API).
 
 ``state["purchases"]`` counts instances bought, so tests can prove nothing is bought twice.
 """
@@ -134,7 +135,7 @@ class HostwindsEmulator(Emulator):
         sid = (form.get("serviceid") or [""])[0]
         self.requests.append(f"POST {request.path} {action}" + (f" {sid}" if sid else ""))
         if latency := self.faults.get("latency"):
-            time.sleep(float(latency))
+            self._wait_unlocked(float(latency))
         if self._take_failure(action):
             return Response(
                 500, b"<html>500 Internal Server Error</html>", {"content-type": "text/html"}
@@ -153,6 +154,20 @@ class HostwindsEmulator(Emulator):
             self.reject(f"unknown action {action!r}")
             return Response(200, _steps(action, "Invalid action", "error"))
         return handler(form)
+
+    def _wait_unlocked(self, seconds: float) -> None:
+        """Sleep without holding the world lock: a real API answers concurrent requests
+        concurrently, so latency must not serialise them (bench/servers_apply.py)."""
+        try:
+            self.lock.release()  # held once by the sandbox host around handle()
+        except RuntimeError:  # called directly, without the host's lock
+            time.sleep(seconds)
+            return
+        try:
+            time.sleep(seconds)
+        finally:
+            self.lock.acquire()
+        self.tick()  # the world moved on while this request waited
 
     def _take_failure(self, action: str) -> bool:
         fail = self.faults.get("fail_next")

@@ -20,6 +20,7 @@ from penguinctl.core.ratelimit import Bucket
 from penguinctl.providers.hostwinds import HostwindsServerProvider
 from penguinctl.sandbox.hostwinds import HostwindsEmulator
 from penguinctl.sandbox.http import serving
+from tests.cli.conftest import cli  # noqa: F401  (the CLI fixture, for test_hostwinds_cli)
 
 TOKEN = "sandbox-token"
 # The vendor-sized bucket (2/s) would make every test wait; tests get their own.
