@@ -50,9 +50,9 @@ def plan(
         out.table("next sends", ["contact", "step", "mailbox", "when"], rows[:limit])
         if len(rows) > limit:
             out.info(f"… and {len(rows) - limit} more")
-        out.table(
-            None, ["waiting because", "contacts"], [[k, v] for k, v in result.waiting.items()]
-        )
+        if result.waiting:
+            waiting = [[k, v] for k, v in result.waiting.items()]
+            out.table(None, ["waiting because", "contacts"], waiting)
         if result.preview:
             for step in result.preview["steps"]:
                 out.write(

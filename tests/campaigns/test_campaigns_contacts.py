@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +135,35 @@ def test_suppressions_per_tenant_and_global(store: Store):
     assert db.unsuppress(store, "acme", ["a@example.com"]) == 1
     with db.reading(store) as conn:
         assert db.suppressed(conn, "acme", ["a@example.com", "b@example.com"]) == {"b@example.com"}
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Ann@Example.com",
+        "a.b+tag@sub.example.org",
+        "x@bad_domain.com",
+        "x..y@example.com",
+        ".x@example.com",
+        "x.@example.com",
+        "a@b",
+        "a@localhost",
+        "a@xn--bcher-kva.example",
+        "a@-bad.example",
+        "a@example.invalid",
+        "a@" + "d" * 64 + ".example",
+        "l" * 65 + "@example.com",
+        "jörg@bücher.example",
+        '"quoted"@example.com',
+    ],
+)
+def test_the_cached_fast_path_agrees_with_email_validator(address: str):
+    from penguinctl.campaigns import contacts
+
+    def outcome(fn: Any) -> str:
+        try:
+            return "ok:" + fn(address)
+        except ValueError as exc:
+            return "bad:" + str(exc)
+
+    assert outcome(contacts.normalize) == outcome(contacts.normalize) == outcome(contacts._full)
