@@ -108,7 +108,8 @@ def main() -> None:
     print(f"{args.rows:,} rows ({size_mb:.0f} MB CSV)")
     print(f"  baseline csv+email-validator: {base['seconds']:.1f} s ({base_rate:,.0f} rows/s)")
     print(
-        f"  import:   {run['seconds']:.1f} s ({rate:,.0f} rows/s), peak RSS {run['peak_rss_mb']:.0f} MB,"
+        f"  import:   {run['seconds']:.1f} s ({rate:,.0f} rows/s),"
+        f" peak RSS {run['peak_rss_mb']:.0f} MB,"
         f" imported {run['imported']:,}, skipped {run['skipped']:,}"
     )
     print(
