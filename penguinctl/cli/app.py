@@ -121,6 +121,9 @@ def _register() -> None:
     from penguinctl.cli import inbox
 
     app.add_typer(inbox.app, name="inbox", help="Read bounces, complaints and replies (IMAP).")
+    from penguinctl.cli import worker
+
+    app.add_typer(worker.app, name="worker", help="Scale-out sending workers on Redis.")
 
 
 _register()

@@ -1,0 +1,85 @@
+"""The Redis-backed send queue (Dramatiq): enqueue due sends, run them in workers.
+
+Why Dramatiq: its Redis broker acknowledges a message only after the actor
+returns, and re-queues the messages of a worker whose heartbeat stopped (a
+``kill -9``) — at-least-once delivery. The send ledger's claim (committed in
+the store before DATA) turns that into at-most-once sending: a re-delivered job
+whose send was claimed is skipped, and one killed between claim and outcome is
+left ``sending`` → ``ambiguous`` for a human, never re-sent. RQ moves a dead
+worker's job to a failed registry instead (lost unless re-queued by hand), arq
+is asyncio-only with at-most-once semantics by default, and Celery is a much
+larger dependency for the same guarantee.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from typing import Any
+
+QUEUE = "penguin-sends"
+NAMESPACE = "penguinctl"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+ENQUEUED_TTL = 3600  # s: a due send is enqueued once an hour at most
+
+
+def redis_url(url: str | None = None) -> str:
+    return url or os.environ.get("PENGUIN_REDIS_URL") or DEFAULT_REDIS
+
+
+def broker(url: str | None = None) -> Any:
+    """The Dramatiq Redis broker. A dead worker's messages come back after the
+    heartbeat timeout (``PENGUIN_WORKER_HEARTBEAT_MS``, default 60 s)."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    heartbeat = int(os.environ.get("PENGUIN_WORKER_HEARTBEAT_MS", "60000"))
+    return RedisBroker(
+        url=redis_url(url),
+        namespace=NAMESPACE,
+        heartbeat_timeout=heartbeat,
+        # Maintenance (re-queueing dead workers' messages) on ~1% of commands.
+        maintenance_chance=int(os.environ.get("PENGUIN_WORKER_MAINTENANCE", "10000")),
+    )
+
+
+def send_actor(the_broker: Any, fn: Any = None) -> Any:
+    """The ``send`` actor bound to ``the_broker`` (``fn`` runs the job; enqueuers pass None)."""
+    import dramatiq
+
+    def send(payload: dict[str, Any]) -> None:
+        if fn is None:
+            raise RuntimeError("this process only enqueues")
+        fn(payload)
+
+    decorate = dramatiq.actor(
+        broker=the_broker, queue_name=QUEUE, actor_name="send", max_retries=20
+    )
+    return decorate(send)
+
+
+def enqueue(the_broker: Any, jobs: list[Any]) -> int:
+    """Put due :class:`~penguinctl.campaigns.schedule.SendJob` s on the queue, each at
+    most once an hour (a marker key per send); returns how many were new."""
+    actor = send_actor(the_broker)
+    client = the_broker.client
+    count = 0
+    for job in jobs:
+        marker = f"pc:enq:{job.campaign_id}:{job.contact_id}:{job.step}:{int(job.retry)}"
+        if client.set(marker, "1", nx=True, ex=ENQUEUED_TTL):
+            actor.send(asdict(job))
+            count += 1
+    return count
+
+
+def depth(the_broker: Any) -> dict[str, int]:
+    """Messages waiting (``queued``), delayed, and taken by workers but not acknowledged."""
+    client = the_broker.client
+    ns = NAMESPACE
+    queued = client.llen(f"{ns}:{QUEUE}")
+    delayed = client.llen(f"{ns}:{QUEUE}.DQ")
+    total = client.hlen(f"{ns}:{QUEUE}.msgs") + client.hlen(f"{ns}:{QUEUE}.DQ.msgs")
+    return {
+        "queued": int(queued),
+        "delayed": int(delayed),
+        "in_flight": int(total) - queued - delayed,
+    }
