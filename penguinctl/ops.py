@@ -308,6 +308,15 @@ def state_import(
     types = [t for t, k in registry.known() if k == kind]
     ptype = provider_type or (types[0] if len(types) == 1 else None)
     if ptype is None:
+        # Several types manage this kind (server: hostwinds, existing): the named instance's
+        # type, or the only one this workspace configures.
+        named = session.ws.providers.get(instance)
+        configured = {p.type for p in session.ws.providers.values()} & set(types)
+        if named is not None and named.type in types:
+            ptype = named.type
+        elif len(configured) == 1:
+            (ptype,) = configured
+    if ptype is None:
         raise ConfigError(
             f"say which provider owns {address}", hint=f"--provider one of: {', '.join(types)}"
         )
