@@ -59,7 +59,7 @@ def canonical(rtype: str, field_name: str, value: Any) -> Any:
         if rtype == "TXT" or (not rtype and text.startswith('"')):
             return txt_join(text)
         if rtype in HOST_TYPES:
-            return text.strip().rstrip(".").lower()
+            return text.strip().rstrip(".").lower() or "."  # "." is the null MX (RFC 7505)
         if rtype == "AAAA":
             try:
                 return str(ipaddress.IPv6Address(text))

@@ -113,7 +113,7 @@ def parse(rtype: str, content: str) -> Value:
         return Value(txt_parse(content))
     if rtype == "MX":
         prio, _, host = content.strip().partition(" ")
-        return Value(host.strip().rstrip(".").lower(), int(prio))
+        return Value(host.strip().rstrip(".").lower() or ".", int(prio))  # "." = null MX
     if rtype in HOST_TYPES:
         return Value(content.strip().rstrip(".").lower())
     return Value(str(canonical(rtype, "content", content)))

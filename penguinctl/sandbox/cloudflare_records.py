@@ -145,7 +145,12 @@ def validate(record: Mapping[str, Any], max_comment: int) -> None:
         raise invalid(
             f"Content for {rtype} record is invalid. Must be a valid IP address."
         ) from None
-    if rtype in ("CNAME", "MX", "NS", "PTR") and not _HOST.match(content.rstrip(".").lower()):
+    null_mx = rtype == "MX" and content == "."  # RFC 7505, which Cloudflare accepts
+    if (
+        rtype in ("CNAME", "MX", "NS", "PTR")
+        and not null_mx
+        and not _HOST.match(content.rstrip(".").lower())
+    ):
         raise invalid(f"Content for {rtype} record is invalid. Must be a valid hostname.")
     if rtype == "MX":
         prio = record.get("priority")
@@ -279,7 +284,7 @@ def presentation(record: Mapping[str, Any]) -> str:
     if rtype == "TXT":
         return txt_presentation(content)
     if rtype == "MX":
-        return f"{record['priority']} {content.rstrip('.')}."
+        return f"{record['priority']} {content.rstrip('.')}." if content != "." else "0 ."
     if rtype in ("CNAME", "NS", "PTR"):
         return content.rstrip(".") + "."
     return content
