@@ -12,6 +12,10 @@ names the ``action`` and carries the ``API`` key; it answers HTTP 200 for errors
 * the API key and every instance's root ``password`` are kept out of logs, errors, outputs
   and observed attributes (the client strips ``password`` from every reply).
 
+Extra IPs: no public source documents an action that buys one (apis.md §1.4), so a spec
+asking for more ``extra_ips`` than the server has is refused before anything is bought or
+changed (buy them in the portal; a refresh reads them with ``get_instance_ips``).
+
 Action names no public source confirms (❓ in apis.md §1.4: listing locations and images)
 live in :data:`UNCONFIRMED_ACTIONS`, overridable per provider instance with
 ``settings: {actions: {locations: NAME, images: NAME}}``.
