@@ -51,6 +51,16 @@ class _Settings(BaseModel):
     secret_key: str | None = Field(default=None, alias="secretKey")
     providers: dict[str, ProviderInstanceConfig] = Field(default_factory=dict)
     delete_threshold: float | None = Field(default=None, alias="deleteThreshold", gt=0, le=1)
+    # engine: pulumi — the passphrase of the stacks' secrets provider, as a reference.
+    pulumi_passphrase: str | None = Field(default=None, alias="pulumiPassphrase")
+
+    @field_validator("pulumi_passphrase")
+    @classmethod
+    def _passphrase_reference(cls, value: str | None) -> str | None:
+        problem = check_reference(value) if value is not None else None
+        if problem:
+            raise ValueError(f"pulumiPassphrase: {problem}")
+        return value
 
 
 class WorkspaceConfig(_Settings):
@@ -82,6 +92,7 @@ class Workspace:
     profile: str | None = None
     delete_threshold: float = 0.3
     providers: dict[str, ProviderInstance] = field(default_factory=dict)
+    pulumi_passphrase: str = "env:PULUMI_CONFIG_PASSPHRASE"
 
     @property
     def state_dir(self) -> Path:
@@ -237,6 +248,7 @@ def load(
             name: ProviderInstance(name, p["type"], p.get("credentials", {}), p.get("settings", {}))
             for name, p in merged.get("providers", {}).items()
         },
+        pulumi_passphrase=merged.get("pulumi_passphrase") or "env:PULUMI_CONFIG_PASSPHRASE",
     )
 
 

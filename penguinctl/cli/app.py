@@ -124,6 +124,10 @@ def _register() -> None:
     from penguinctl.cli import worker
 
     app.add_typer(worker.app, name="worker", help="Scale-out sending workers on Redis.")
+    from penguinctl.cli import engine, stack
+
+    app.add_typer(engine.app, name="engine", help="The engine that owns resources (migrate).")
+    app.add_typer(stack.app, name="stack", help="Tenants as Pulumi stacks (export).")
 
 
 _register()

@@ -9,6 +9,8 @@ from typing import Any
 
 import typer
 
+from penguinctl.cli.engine import ENGINE, EngineName, route
+
 FILES = typer.Option([], "--file", "-f", help="Spec file or directory (repeatable); - reads stdin.")
 TARGET = typer.Option(None, "--target", "-t", help="Limit to these tenants (repeatable).")
 ADOPT = typer.Option(
@@ -74,6 +76,7 @@ def plan(
     ),
     full: bool = typer.Option(False, "--full", help="List every change even in large plans."),
     adopt: list[str] = ADOPT,
+    engine: EngineName = ENGINE,
 ) -> None:
     """Show what apply would change. Never writes anything but --out."""
     from penguinctl import ops
@@ -82,6 +85,8 @@ def plan(
     out = g.out()
     session = g.session(out)
     try:
+        if route(session, engine, "plan", out, files, target, detailed_exitcode=detailed_exitcode):
+            return
         result = ops.make_plan(
             session, files, targets=target or None, do_refresh=refresh, stdin=_stdin(files)
         )
@@ -122,6 +127,7 @@ def apply(
     ),
     refresh: bool = typer.Option(False, "--refresh", help="Read live state before planning."),
     adopt: list[str] = ADOPT,
+    engine: EngineName = ENGINE,
 ) -> None:
     """Apply specs (or a saved plan): confirm, change in dependency order, record each change."""
     from penguinctl import ops
@@ -130,6 +136,8 @@ def apply(
     out = g.out()
     session = g.session(out)
     try:
+        if route(session, engine, "apply", out, files, target, refresh=refresh, yes=yes):
+            return
         if plan_file is not None and files:
             raise typer.BadParameter("give either a PLANFILE or -f specs, not both")
         settled = ops.settle_pending(session)
@@ -181,6 +189,7 @@ def destroy(
     force: bool = typer.Option(False, "--force", help="Required to delete servers."),
     parallelism: int = typer.Option(None, "--parallelism", min=1, max=256),
     keep_going: bool = typer.Option(False, "--keep-going"),
+    engine: EngineName = ENGINE,
 ) -> None:
     """Delete everything penguinctl manages for the given tenants (-t) or specs (-f)."""
     from penguinctl import ops
@@ -195,6 +204,8 @@ def destroy(
                 "destroy needs --target TENANT or -f specs",
                 hint="penguinctl destroy -t acme --force",
             )
+        if route(session, engine, "destroy", out, files, target, yes=yes):
+            return
         ops.settle_pending(session)
         the_plan = ops.make_plan(
             session, files, targets=target or None, destroy=True, stdin=_stdin(files)

@@ -8,12 +8,14 @@ Stack configuration (namespace ``penguinctl``):
 * ``workspace``: the penguinctl workspace directory (default ``PENGUIN_WORKSPACE``, else
   found by walking up from the project directory);
 * ``zoneIds``: optional map zone name → Cloudflare zone id (skips the zone lookup);
+* ``imports``: map key → vendor id of objects to adopt (set by ``engine migrate``);
 * ``credential.<instance>.<name>``: a credential as a stack secret; without it the
   workspace's reference (``env:``/``file:``) is resolved, never written into config.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,17 @@ from penguinctl.pulumi_engine import program
 def settings() -> dict[str, Any]:
     cfg = pulumi.Config("penguinctl")
     stack = pulumi.get_stack()
-    specs = cfg.get_object("specs") or cfg.get("specs") or "specs"
+    raw = cfg.get("specs") or "specs"
+    try:
+        specs: Any = json.loads(raw)  # a JSON list (set by penguinctl) or one path
+    except ValueError:
+        specs = raw
     return {
         "tenant": cfg.get("tenant") or stack.removeprefix("tenant-"),
         "specs": [specs] if isinstance(specs, str) else list(specs),
         "workspace": cfg.get("workspace") or os.environ.get("PENGUIN_WORKSPACE"),
         "zone_ids": dict(cfg.get_object("zoneIds") or {}),
+        "imports": dict(cfg.get_object("imports") or {}),
     }
 
 
@@ -67,6 +74,7 @@ def main() -> program.Declared:
         endpoints=endpoints,
         zone_ids=conf["zone_ids"],
         workspace=str(ws.root),
+        imports=conf["imports"],
     )
     program.export(declared)
     return declared

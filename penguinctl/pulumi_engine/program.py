@@ -61,8 +61,12 @@ def declare(
     endpoints: Mapping[str, str] | None = None,
     zone_ids: Mapping[str, str] | None = None,
     workspace: str | None = None,
+    imports: Mapping[str, str] | None = None,
 ) -> Declared:
-    """Declare ``resources`` (one tenant's) in dependency order."""
+    """Declare ``resources`` (one tenant's) in dependency order.
+
+    ``imports`` (key → vendor id) adopts existing objects (``engine migrate --to pulumi``).
+    """
     from penguinctl.pulumi_engine.dynamic import PenguinProvider, none_paths, resource_class
 
     by_key = {r.key: r for r in resources}
@@ -72,7 +76,8 @@ def declare(
     for key in order:
         res = by_key[key]
         opts = pulumi.ResourceOptions(
-            depends_on=[out.resources[d] for d in sorted(res.depends_on) if d in out.resources]
+            depends_on=[out.resources[d] for d in sorted(res.depends_on) if d in out.resources],
+            import_=(imports or {}).get(key),
         )
         shown = mask(res, res.attrs)  # secrets masked exactly as the store records them
         inputs = out.inputs[key] = {k: _input(res, k, v, out) for k, v in shown.items()}

@@ -1,0 +1,152 @@
+"""The Pulumi engine's orchestration through a strict fake StackRunner (the real program
+under mocks): stack outputs land in the store, one owner per resource, migration both ways."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from penguinctl import ops
+from penguinctl.core.resource import Recorded
+from penguinctl.pulumi_engine import orchestrate
+from penguinctl.pulumi_engine.migrate import migrate
+from penguinctl.pulumi_engine.orchestrate import ENGINE_MARK, OwnedElsewhere
+from penguinctl.session import Session
+from tests.pulumi.conftest import REPO
+from tests.pulumi.fake_runner import FakeRunner
+from tests.pulumi.mockworld import fake_outputs
+
+TOKEN = "cf-token-never-in-state-9f8e"
+
+
+@pytest.fixture
+def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "penguinctl.yaml").write_text(
+        "apiVersion: penguinctl/v1\nkind: Workspace\nengine: pulumi\n"
+        "pulumiPassphrase: env:TEST_PULUMI_PASSPHRASE\n"
+        "providers:\n  hostwinds: {type: hostwinds, credentials: {apiKey: env:TEST_HW_KEY}}\n"
+        "  cloudflare: {type: cloudflare, credentials: {apiToken: env:TEST_CF_TOKEN}}\n"
+        "  mailu: {type: mailu}\n"
+    )
+    shutil.copytree(REPO / "examples", root / "specs")
+    for k in list(os.environ):
+        if k.startswith("PENGUIN_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("PENGUIN_SECRET_KEY", base64.b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TEST_CF_TOKEN", TOKEN)
+    s = Session(str(root))
+    yield s
+    s.close()
+
+
+def specs(session: Session) -> list[str]:
+    return [str(session.ws.root / "specs")]
+
+
+def test_up_maps_stack_outputs_into_the_store(session: Session) -> None:
+    runner = FakeRunner().expect("preview", "up")
+    preview = orchestrate.preview(session, specs(session), None, runner)
+    assert set(preview.tenants) == {"acme", "globex"} and preview.has_changes
+    assert session.store.recorded() == {}  # a preview writes nothing
+
+    report = orchestrate.up(session, specs(session), ["acme"], runner)
+    assert [c for c in runner.calls if c[0] == "up"] == [("up", "tenant-acme")]
+    spec = runner.specs[-1]
+    assert spec.passphrase_ref == "env:TEST_PULUMI_PASSPHRASE"
+    assert spec.env["PENGUIN_WORKSPACE"] == str(session.ws.root)
+    recorded = session.store.recorded()
+    assert report.recorded == len(recorded) > 10
+    assert {r.tenant for r in recorded.values()} == {"acme"}
+    assert all(r.outputs[ENGINE_MARK] == "pulumi" for r in recorded.values())
+    server = recorded["server/acme-mx1"]
+    assert server.outputs["ipv4"] == fake_outputs("server", "server/acme-mx1")["ipv4"]
+    mx = recorded["dns_record/acme-outbound.example/MX/@"]
+    assert mx.id == "dns_record/acme-outbound.example/MX/@_id"
+    assert mx.outputs["zone_id"] == "zone-acme-outbound.example"
+    spf = recorded["dns_record/acme-outbound.example/TXT/@/spf"]
+    assert server.outputs["ipv4"] in spf.attrs["content"]  # references resolved in the store
+    box = recorded["mailu_mailbox/jane@acme-outbound.example"]
+    assert box.attrs["password"] == "(generated)"  # masked as the built-in engine records it
+    # status reads the store whichever engine applied
+    status = ops.status(session)
+    assert status["tenants"]["acme"]["servers"][0]["ipv4"] == server.outputs["ipv4"]
+    # the API token only ever went to the Cloudflare provider resource
+    for reg in runner.last_registrations:
+        if not reg.typ.startswith("pulumi:providers:"):
+            assert TOKEN not in repr(reg.inputs)
+    assert TOKEN not in repr(recorded)
+
+
+def test_removed_from_the_specs_leaves_the_store_and_destroy_empties_it(
+    session: Session,
+) -> None:
+    runner = FakeRunner().expect("up", "destroy")
+    orchestrate.up(session, specs(session), ["globex"], runner)
+    assert "mailu_mailbox/team@globex-sales.example" in session.store.recorded()
+    path = session.ws.root / "specs" / "agency.yaml"
+    path.write_text(path.read_text().replace("    - name: team\n      sender: false\n", ""))
+    report = orchestrate.up(session, specs(session), ["globex"], runner)
+    assert report.forgotten == 1
+    assert "mailu_mailbox/team@globex-sales.example" not in session.store.recorded()
+    report = orchestrate.destroy(session, specs(session), ["globex"], runner)
+    assert report.forgotten > 10 and session.store.recorded() == {}
+    assert runner.stacks == {}
+
+
+def test_one_owner_per_resource(session: Session) -> None:
+    orchestrate.up(session, specs(session), ["acme"], FakeRunner().expect("up"))
+    with pytest.raises(OwnedElsewhere, match=r"acme.*pulumi engine"):
+        orchestrate.owned_elsewhere(session.store.recorded(), "builtin", ["acme"])
+    orchestrate.owned_elsewhere(session.store.recorded(), "builtin", ["globex"])  # not acme's
+    session.store.put(Recorded("tenant/globex", "tenant", "globex", "globex", {}, {}))
+    with pytest.raises(OwnedElsewhere, match=r"globex.*builtin engine"):
+        orchestrate.up(session, specs(session), ["globex"], FakeRunner())  # strict: no call
+
+
+def test_migrate_to_builtin_then_back(session: Session) -> None:
+    runner = FakeRunner().expect("up")
+    orchestrate.up(session, specs(session), None, runner)
+    before = session.store.recorded()
+
+    runner.expect("outputs", "forget")
+    moved = migrate(session, "builtin", specs(session), runner)
+    assert set(moved.tenants) == {"acme", "globex"}
+    assert sum(moved.tenants.values()) == len(before)
+    after = session.store.recorded()
+    assert set(after) == set(before) and not any(ENGINE_MARK in r.outputs for r in after.values())
+    assert runner.stacks == {}  # forgotten, nothing destroyed
+    assert "engine: builtin" in session.ws.config_path.read_text()
+
+    runner.expect("up")
+    back = migrate(session, "pulumi", specs(session), runner)
+    assert sum(back.tenants.values()) == len(before)
+    imports = {s.name: dict(s.imports) for s in runner.specs if s.imports}
+    acme = imports["tenant-acme"]
+    assert acme["server/acme-mx1"] == after["server/acme-mx1"].id
+    mx = after["dns_record/acme-outbound.example/MX/@"]
+    assert acme[mx.key] == f"{mx.outputs['zone_id']}/{mx.id}"  # Cloudflare's import id
+    assert all(r.outputs[ENGINE_MARK] == "pulumi" for r in session.store.recorded().values())
+
+
+def test_failed_import_forgets_the_half_made_stack(session: Session) -> None:
+    session.store.put(Recorded("tenant/acme", "tenant", "acme", "acme", {"plan": "growth"}, {}))
+    runner = FakeRunner(fail_up=True).expect("up", "forget")
+    with pytest.raises(RuntimeError, match="injected"):
+        migrate(session, "pulumi", specs(session), runner)
+    assert [c[0] for c in runner.calls] == ["up", "forget"]
+    rec = session.store.get("tenant/acme")
+    assert rec is not None and ENGINE_MARK not in rec.outputs  # still the built-in engine's
+    assert "engine: pulumi" in session.ws.config_path.read_text()  # unchanged
+
+
+def test_strict_runner_refuses_unexpected_calls(session: Session) -> None:
+    with pytest.raises(AssertionError, match=r"unexpected StackRunner\.up"):
+        orchestrate.up(session, specs(session), ["acme"], FakeRunner().expect("preview"))
