@@ -1,0 +1,190 @@
+"""Bootstrap a fresh Debian or Ubuntu host for MailU: facts first, then only what is missing.
+
+:func:`plan_bootstrap` is pure (facts in, steps out), so each decision is testable
+without a host; :func:`run_bootstrap` gathers the facts in one SSH command and runs the
+steps. Steps: Docker engine + compose plugin, the hostname (= the mail host = the HELO
+name = the PTR), time sync, swap on small hosts, and the firewall (SSH and the mail/web
+ports only).
+
+The firewall step can lock us out, so it arms a rollback first: a detached
+``sleep N; ufw --force disable`` on the host. After enabling the firewall a *new* SSH
+connection must succeed and cancel the rollback; if it cannot, the host disables the
+firewall by itself N seconds later and the step fails with that explanation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from penguinctl.mailu.settings import PORTS
+from penguinctl.remote.connection import Remote
+from penguinctl.remote.errors import RemoteError
+from penguinctl.remote.facts import HostFacts, gather
+from penguinctl.remote.shell import join, quote
+
+APT = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+SMALL_HOST_MB = 2048  # MailU without ClamAV wants 1 GB RAM + 1 GB swap (apis.md §2.7)
+
+
+@dataclass(frozen=True)
+class Want:
+    hostname: str
+    ssh_port: int = 22
+    ports: tuple[int, ...] = PORTS
+    swap_mb: int = 1024
+    rollback_seconds: int = 120
+    rollback_pidfile: str = "/run/penguinctl-firewall-rollback.pid"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    why: str
+    script: str
+    firewall: bool = False
+
+
+@dataclass
+class BootstrapResult:
+    facts: HostFacts
+    steps: list[Step] = field(default_factory=list)
+
+
+def compose_package(facts: HostFacts) -> str:
+    # Ubuntu ships the v2 plugin as docker-compose-v2; Debian's docker-compose is the
+    # v2 plugin from trixie (13) on. Debian 12 needs Docker's own repository (not done here).
+    return "docker-compose-v2" if facts.os_id == "ubuntu" else "docker-compose"
+
+
+def plan_bootstrap(facts: HostFacts, want: Want, ufw_status: str | None) -> list[Step]:
+    if not facts.supported:
+        raise RemoteError(
+            f"unsupported system {facts.os_id or 'unknown'} {facts.os_version}",
+            hint="MailU hosts are bootstrapped on Debian or Ubuntu",
+        )
+    steps: list[Step] = []
+    if facts.docker is None:
+        pkgs = ["docker.io", compose_package(facts)]
+        steps.append(
+            Step(
+                "docker",
+                "Docker engine or its compose plugin is missing",
+                join([*APT, "update", "-q"])
+                + " && "
+                + join([*APT, "install", "-y", "-q", *pkgs])
+                + " && "
+                + join(["systemctl", "enable", "--now", "docker"]),
+            )
+        )
+    if facts.hostname != want.hostname:
+        steps.append(
+            Step(
+                "hostname",
+                f"hostname is {facts.hostname!r}, the mail host is {want.hostname}",
+                join(["hostnamectl", "set-hostname", want.hostname]),
+            )
+        )
+    if facts.ntp is not True:
+        install = (
+            join([*APT, "install", "-y", "-q", "systemd-timesyncd"]) + " && "
+            if facts.ntp is None
+            else ""
+        )
+        steps.append(
+            Step(
+                "timesync",
+                "the clock is not synchronised (DKIM signatures and TLS need the time)",
+                install + join(["timedatectl", "set-ntp", "true"]),
+            )
+        )
+    if facts.mem_mb < SMALL_HOST_MB and facts.swap_mb == 0:
+        size = f"{want.swap_mb}M"
+        steps.append(
+            Step(
+                "swap",
+                f"{facts.mem_mb} MB of RAM and no swap: MailU needs 1 GB of swap",
+                "set -e; "
+                + join(["fallocate", "-l", size, "/swapfile"])
+                + "; chmod 600 /swapfile; mkswap /swapfile; swapon /swapfile; "
+                + "grep -q '^/swapfile ' /etc/fstab || "
+                + "echo '/swapfile none swap sw 0 0' >> /etc/fstab",
+            )
+        )
+    steps.extend(_firewall(want, ufw_status))
+    return steps
+
+
+def _firewall(want: Want, ufw_status: str | None) -> list[Step]:
+    allowed = set(re.findall(r"^(\d+)/tcp\s+ALLOW", ufw_status or "", re.M))
+    active = ufw_status is not None and "Status: active" in ufw_status
+    ports = [want.ssh_port, *(p for p in want.ports if p != want.ssh_port)]
+    missing = [p for p in ports if str(p) not in allowed]
+    if active and not missing:
+        return []
+    lines = []
+    if ufw_status is None:
+        lines.append(join([*APT, "install", "-y", "-q", "ufw"]))
+    lines += [join(["ufw", "allow", f"{p}/tcp"]) for p in missing]
+    if not active:
+        lines += [
+            join(["ufw", "default", "deny", "incoming"]),
+            join(["ufw", "--force", "enable"]),
+        ]
+    why = (
+        "firewall: "
+        + ("allow " + ", ".join(str(p) for p in missing) if missing else "")
+        + ("" if active else ("; " if missing else "") + "enable (SSH and mail ports only)")
+    )
+    return [Step("firewall", why, " && ".join(lines), firewall=True)]
+
+
+def run_bootstrap(
+    remote: Remote,
+    want: Want,
+    *,
+    reconnect: Callable[[], Remote] | None = None,
+    dry_run: bool = False,
+) -> BootstrapResult:
+    """Gather facts, plan, run each step; ``reconnect`` opens a *new* connection (the
+    firewall check); by default one to the same target with the same pins."""
+    facts = gather(remote)
+    status = remote.run("command -v ufw >/dev/null || exit 44; ufw status", check=False)
+    ufw_status = status.stdout if status.ok else None
+    steps = plan_bootstrap(facts, want, ufw_status)
+    result = BootstrapResult(facts, steps)
+    if dry_run:
+        return result
+    for step in steps:
+        if step.firewall:
+            _guarded_firewall(
+                remote, step, want, reconnect or (lambda: Remote(remote.target, remote.pins))
+            )
+        else:
+            remote.run(step.script, what=f"bootstrap step {step.name}")
+    return result
+
+
+def _guarded_firewall(
+    remote: Remote, step: Step, want: Want, reconnect: Callable[[], Remote]
+) -> None:
+    pidfile = quote(want.rollback_pidfile)
+    arm = (
+        f"setsid sh -c {quote(f'sleep {int(want.rollback_seconds)}; ufw --force disable')} "
+        f">/dev/null 2>&1 </dev/null & echo $! > {pidfile}"
+    )
+    remote.run(arm, what="arming the firewall rollback")
+    remote.run(step.script, what="firewall change")
+    try:
+        fresh = reconnect()
+        try:
+            fresh.run(f"kill $(cat {pidfile}) && rm -f {pidfile}", what="cancelling the rollback")
+        finally:
+            fresh.close()
+    except RemoteError as exc:
+        raise RemoteError(
+            f"after the firewall change a new SSH connection to {remote.target.where} failed "
+            f"({exc.message}); the host disables the firewall in {want.rollback_seconds} s",
+            hint="wait for the rollback, then check that the SSH port is allowed",
+        ) from None

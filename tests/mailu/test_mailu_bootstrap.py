@@ -1,0 +1,106 @@
+"""Bootstrap: the pure planner, and a run over real SSH with strict stand-ins."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from penguinctl.mailu.bootstrap import Want, plan_bootstrap, run_bootstrap
+from penguinctl.remote.connection import Remote, Target
+from penguinctl.remote.errors import RemoteError
+from penguinctl.remote.facts import HostFacts
+from penguinctl.remote.hostkeys import MemoryPins
+from tests.daemons import free_port
+from tests.daemons.sshd import SshdServer
+from tests.mailu.standins import Standins, make_standins
+from tests.remote.conftest import target_of
+
+FRESH = HostFacts("debian", "12", "vps-123", 960, 0, None, None, False, True)
+READY = HostFacts("debian", "12", "mail.x.example", 4096, 0, "2.29.1", True, True, True)
+UFW_READY = "Status: active\n\n" + "".join(
+    f"{p}/tcp ALLOW Anywhere\n" for p in (22, 25, 80, 443, 465, 587, 993)
+)
+
+
+def test_fresh_small_host_gets_every_step() -> None:
+    steps = plan_bootstrap(FRESH, Want("mail.x.example"), None)
+    assert [s.name for s in steps] == ["docker", "hostname", "timesync", "swap", "firewall"]
+    docker = steps[0].script
+    assert "apt-get install -y -q docker.io docker-compose" in docker
+    assert "fallocate -l 1024M /swapfile" in steps[3].script
+    fw = steps[4].script
+    assert fw.index("ufw allow 22/tcp") < fw.index("ufw --force enable")
+    assert "ufw allow 8080" not in fw
+
+
+def test_ready_host_needs_nothing_and_ubuntu_gets_the_v2_plugin() -> None:
+    assert plan_bootstrap(READY, Want("mail.x.example"), UFW_READY) == []
+    ubuntu = HostFacts("ubuntu", "24.04", "mail.x.example", 4096, 0, None, True, True, True)
+    (step,) = plan_bootstrap(ubuntu, Want("mail.x.example"), UFW_READY)
+    assert "docker.io docker-compose-v2" in step.script
+    with pytest.raises(RemoteError, match="unsupported"):
+        plan_bootstrap(
+            HostFacts("alpine", "3", "h", 4096, 0, None, None, True, True), Want("h"), None
+        )
+
+
+def _host(sshd: SshdServer, tmp_path: Path) -> tuple[Remote, Standins]:
+    standins = make_standins(tmp_path / "standins", str(tmp_path / "mailu"))
+    standins.allow("docker", ["compose", "version", "--short"], "2.29.1\n")
+    standins.allow("timedatectl", ["show", "-p", "NTP", "--value"], "yes\n")
+    standins.allow("ufw", ["status"], "Status: inactive\n")
+    standins.allow("hostnamectl", ["set-hostname", "mail.x.example"])
+    for p in (sshd.port, 25, 80, 443, 465, 587, 993):
+        standins.allow("ufw", ["allow", f"{p}/tcp"])
+    standins.allow("ufw", ["default", "deny", "incoming"])
+    standins.allow("ufw", ["--force", "enable"])
+    standins.allow("ufw", ["--force", "disable"])
+    remote = Remote(target_of(sshd, path_prefix=(str(standins.bin),)), MemoryPins())
+    return remote, standins
+
+
+def test_bootstrap_over_ssh_runs_exact_commands_and_cancels_the_rollback(
+    sshd_server: SshdServer, tmp_path: Path
+) -> None:
+    remote, standins = _host(sshd_server, tmp_path)
+    want = Want(
+        "mail.x.example",
+        ssh_port=sshd_server.port,
+        rollback_seconds=4,
+        rollback_pidfile=str(tmp_path / "rollback.pid"),
+    )
+    result = run_bootstrap(remote, want)
+    assert [s.name for s in result.steps if s.name != "swap"] == ["hostname", "firewall"]
+    assert standins.calls("hostnamectl") == [["set-hostname", "mail.x.example"]]
+    assert standins.calls("ufw") == [
+        ["status"],
+        ["status"],
+        *[["allow", f"{p}/tcp"] for p in (sshd_server.port, 25, 80, 443, 465, 587, 993)],
+        ["default", "deny", "incoming"],
+        ["--force", "enable"],
+    ]
+    time.sleep(4.5)
+    assert ["--force", "disable"] not in standins.calls("ufw")  # the rollback was cancelled
+    assert standins.unexpected() == []
+
+
+def test_lost_ssh_after_the_firewall_change_rolls_back(
+    sshd_server: SshdServer, tmp_path: Path
+) -> None:
+    remote, standins = _host(sshd_server, tmp_path)
+    want = Want(
+        "mail.x.example",
+        ssh_port=sshd_server.port,
+        rollback_seconds=3,
+        rollback_pidfile=str(tmp_path / "rollback.pid"),
+    )
+    dead = Target("127.0.0.1", free_port(), key_filename=str(sshd_server.client_key), retries=0)
+    with pytest.raises(RemoteError, match="disables the firewall in 3 s"):
+        run_bootstrap(remote, want, reconnect=lambda: Remote(dead, MemoryPins()))
+    deadline = time.monotonic() + 8
+    while ["--force", "disable"] not in standins.calls("ufw") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # the rollback fired after the change (the timer covers the change itself)
+    assert standins.calls("ufw")[-2:] == [["--force", "enable"], ["--force", "disable"]]
