@@ -20,12 +20,12 @@ def cloudflare_records(cli) -> list[dict]:
 def test_apply_converges_and_reports(cli) -> None:
     r = cli("plan", "-f", "examples/", "--detailed-exitcode")
     assert r.code == 2, r
-    assert "Plan: 34 to create" in r.out
+    assert "Plan: 37 to create" in r.out
 
     r = cli("apply", "-f", "examples/", "--sandbox", "--yes")
     assert r.code == 0, r
-    assert "34 applied, 0 failed, 0 skipped" in r.out
-    assert "verify: 19/19 checks passed" in r.err
+    assert "37 applied, 0 failed, 0 skipped" in r.out
+    assert "verify: 25/25 checks passed" in r.err
     assert "Traceback" not in r.err
 
     r = cli("plan", "-f", "examples/", "--detailed-exitcode")
@@ -37,15 +37,15 @@ def test_apply_converges_and_reports(cli) -> None:
     assert status["tenants"]["acme"]["servers"][0]["ipv4"].startswith("127.")
 
     runs = json.loads(cli("-o", "json", "history").out)
-    assert runs[0]["status"] == "ok" and runs[0]["applied"] == 34 and "@" in runs[0]["user"]
+    assert runs[0]["status"] == "ok" and runs[0]["applied"] == 37 and "@" in runs[0]["user"]
     assert hostwinds(cli)["purchases"] == 2
 
 
 def test_plan_json_and_markdown(cli) -> None:
     r = cli("-o", "json", "plan", "-f", "examples/")
     plan = json.loads(r.out)
-    assert plan["schema"] == 1 and plan["summary"]["create"] == 34
-    assert plan["tenants"]["acme"]["create"] == 21
+    assert plan["schema"] == 1 and plan["summary"]["create"] == 37
+    assert plan["tenants"]["acme"]["create"] == 23
     assert {c["action"] for c in plan["changes"]} == {"create"}
     spf = next(
         c for c in plan["changes"] if c["key"] == "dns_record/acme-outbound.example/TXT/@/spf"
@@ -59,7 +59,7 @@ def test_plan_json_and_markdown(cli) -> None:
 
 def test_target_limits_scope(cli) -> None:
     plan = json.loads(cli("-o", "json", "plan", "-f", "examples/", "-t", "globex").out)
-    assert set(plan["tenants"]) == {"globex"} and plan["summary"]["create"] == 13
+    assert set(plan["tenants"]) == {"globex"} and plan["summary"]["create"] == 14
     r = cli("plan", "-f", "examples/", "-t", "nobody")
     assert r.code == 3 and "nobody" in r.err
 
@@ -68,7 +68,7 @@ def test_saved_plan_applies_once_then_is_refused(cli) -> None:
     assert cli("plan", "-f", "examples/", "-t", "globex", "--out", "p.json").code == 0
     r = cli("apply", "p.json", "--yes")
     assert r.code == 0, r
-    assert "13 applied" in r.out
+    assert "14 applied" in r.out
     r = cli("apply", "p.json", "--yes")
     assert r.code == 1 and "state changed since this plan" in r.err, r
 
@@ -96,7 +96,7 @@ def test_provider_error_mid_apply_keeps_state_consistent_and_rerun_converges(cli
     assert "unknown Hostwinds location 'mars'" in r.err and "hint:" in r.err
     assert "Traceback" not in r.err
     status = json.loads(cli("-o", "json", "status").out)
-    assert status["tenants"]["acme"]["resources"] == 21  # the other tenant finished
+    assert status["tenants"]["acme"]["resources"] == 23  # the other tenant finished
     assert status["pending"] == 0
 
     (cli.root / "examples" / "agency.yaml").write_text(spec)

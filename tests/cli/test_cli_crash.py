@@ -62,7 +62,7 @@ def test_kill_9_during_a_purchase_then_rerun_converges_without_double_buy(cli) -
     assert purchases(cli) == 2
     assert cli("plan", "-f", "examples/", "--detailed-exitcode").code == 0
     assert journal(cli).get("pending", 0) == 0
-    assert record_count(cli) == 19  # every record exactly once
+    assert record_count(cli) == 20  # every record exactly once
 
 
 @pytest.mark.slow
@@ -75,7 +75,7 @@ def test_kill_9_between_recorded_changes_then_rerun_creates_nothing_twice(cli) -
         proc.wait(timeout=30)
     r = cli("apply", "-f", "examples/", "--yes")
     assert r.code == 0, r
-    assert record_count(cli) == 19 and purchases(cli) == 2
+    assert record_count(cli) == 20 and purchases(cli) == 2
     assert cli("plan", "-f", "examples/", "--detailed-exitcode").code == 0
 
 
@@ -97,4 +97,4 @@ def test_first_ctrl_c_finishes_in_flight_work_and_exits_130(cli) -> None:
     assert runs[0]["status"] == "interrupted"
     r = cli("apply", "-f", "examples/", "--yes")
     assert r.code == 0, r
-    assert purchases(cli) == 2 and record_count(cli) == 19
+    assert purchases(cli) == 2 and record_count(cli) == 20
