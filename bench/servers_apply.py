@@ -11,7 +11,7 @@ back). Each run starts from an empty world and store.
 A full serial run of 200 servers takes ~25 minutes, so parallelism 1 is timed on
 ``--serial-subset`` servers and **extrapolated linearly** to N (serial work has no overlap,
 so per-server time is constant); the output says so. Baseline ratio: serial / parallel wall
-time measured in the same run (target >= 10x at the default parallelism, 8).
+time measured in the same run (target >= 10x at the default parallelism, 16).
 
 Two settings differ from production defaults and are printed: the provider's poll interval
 (1 s instead of 10 s: with 5 s provisioning, 10 s polls would measure the poll interval)
@@ -45,6 +45,7 @@ from penguinctl.core.resource import Resource
 from penguinctl.sandbox.hostwinds import HostwindsEmulator
 from penguinctl.sandbox.http import serving
 from penguinctl.store import SecretBox, open_store
+from penguinctl.workspace import DEFAULT_PARALLELISM
 
 WIDE = Bucket(10_000.0, 10_000)
 
@@ -145,7 +146,7 @@ def main() -> None:
     for p in args.parallelism:
         r = run(args.servers, p, args.latency, args.provision)
         ratio = serial_n / r["seconds"]
-        default = " (default)" if p == 8 else ""
+        default = " (default)" if p == DEFAULT_PARALLELISM else ""
         print(
             f"parallelism {p:2d}{default}: {args.servers} servers in {r['seconds']:.1f}s, "
             f"{r['calls']} calls, {ratio:.1f}x serial"

@@ -13,7 +13,7 @@ kind: Workspace
 store: sqlite:///state/penguin.db     # or set PENGUIN_DATABASE_URL=postgresql://...
 engine: builtin                       # or pulumi (needs the Pulumi CLI)
 sandbox: {sandbox}                        # true: local emulators, no accounts needed
-parallelism: 8
+parallelism: 16
 # secretKey: file:~/.config/penguinctl/secret.key   # default; or env:PENGUIN_SECRET_KEY
 providers:
   hostwinds:
