@@ -129,3 +129,15 @@ def run():
 run()
 print(json.dumps([s for s in seen if not s[0].startswith("pulumi:providers:")]))
 """
+
+
+def test_the_wheel_lists_the_engine_package_and_ships_the_program() -> None:
+    import tomllib
+
+    conf = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "penguinctl.pulumi_engine" in conf["tool"]["setuptools"]["packages"]
+    assert "stacks/**/*" in conf["tool"]["setuptools"]["package-data"]["penguinctl.data"]
+    extra = conf["project"]["optional-dependencies"]["pulumi"]
+    assert any(d.startswith("pulumi>") for d in extra)
+    assert any(d.startswith("pulumi-cloudflare") for d in extra)
+    assert not any("pulumi" in d for d in conf["project"]["dependencies"])
