@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,12 +21,9 @@ import sqlalchemy as sa
 from penguinctl.campaigns import db
 from penguinctl.campaigns.tables import (
     GLOBAL,
-    CampaignTable,
-    ContactTable,
     EventTable,
     MailboxPauseTable,
     SendTable,
-    SuppressionTable,
 )
 from penguinctl.store.types import utcnow
 
@@ -38,91 +36,129 @@ def runner_id() -> str:
 
 def claim(store: Any, job: Any, *, message_id: str, variant: str, stop_on: list[str]) -> str | None:
     """Claim ``job``; returns None when claimed, else why it must not be sent."""
-    sends, contacts = db.t(SendTable), db.t(ContactTable)
-    now = utcnow()
     with db.writing(store) as conn:
-        state = conn.execute(
-            sa.select(db.t(CampaignTable).c.state).where(
-                db.t(CampaignTable).c.id == job.campaign_id
-            )
-        ).scalar_one_or_none()
-        if state != "active":
-            return f"campaign {state}"
-        email = conn.execute(
-            sa.select(contacts.c.email).where(contacts.c.id == job.contact_id)
-        ).scalar_one_or_none()
-        if email is None:
-            return "contact deleted"
-        sup = db.t(SuppressionTable)
-        if conn.execute(
-            sa.select(sup.c.id).where(sup.c.email == email, sup.c.tenant.in_([job.tenant, GLOBAL]))
-        ).first():
-            return "suppressed"
-        ev = db.t(EventTable)
-        hit = conn.execute(
-            sa.select(ev.c.kind).where(
-                ev.c.tenant == job.tenant,
-                ev.c.contact_id == job.contact_id,
-                ev.c.kind.in_(stop_on),
-                sa.or_(ev.c.campaign_id == job.campaign_id, ev.c.kind != "reply"),
-            )
-        ).first()
-        if hit:
-            return f"stopped: {hit[0]}"
-        pause = db.t(MailboxPauseTable)
-        reason = conn.execute(
-            sa.select(pause.c.reason).where(pause.c.mailbox == job.mailbox)
-        ).scalar_one_or_none()
-        if reason is not None:
-            return f"mailbox paused: {reason}"
-        values = {"status": "sending", "runner": runner_id(), "claimed_at": now, "error": None}
-        if job.retry:
-            done = conn.execute(
-                sa.update(sends)
-                .where(
-                    sends.c.campaign_id == job.campaign_id,
-                    sends.c.contact_id == job.contact_id,
-                    sends.c.step == job.step,
-                    sends.c.status == "deferred",
-                )
-                .values(attempts=sends.c.attempts + 1, **values)
-            )
-            return None if done.rowcount == 1 else "already claimed"
-        inserted = conn.execute(
-            db.insert(store, sends)
-            .values(
-                tenant=job.tenant,
-                campaign_id=job.campaign_id,
-                contact_id=job.contact_id,
-                step=job.step,
-                variant=variant,
-                mailbox=job.mailbox,
-                message_id=message_id,
-                attempts=1,
-                **values,
-            )
-            .on_conflict_do_nothing(index_elements=["campaign_id", "contact_id", "step"])
-        )
-        return None if inserted.rowcount == 1 else "already claimed"
+        return _claim(conn, store, job, message_id, variant, stop_on)
 
 
-def mark(store: Any, job: Any, status: str, error: str | None = None) -> None:
-    """Record the outcome of a claimed send (``sent``, ``deferred``, ``failed``, ``ambiguous``)."""
+def claim_many(
+    store: Any, items: list[tuple[Any, str, str]], stop_on: list[str]
+) -> list[str | None]:
+    """Claim several ``(job, message_id, variant)`` in one transaction (one commit)."""
+    with db.writing(store) as conn:
+        return [_claim(conn, store, job, mid, variant, stop_on) for job, mid, variant in items]
+
+
+def refusal(store: Any, job: Any, stop_on: list[str]) -> str | None:
+    """Why a claimed job must not be sent after all (read just before sending), or None."""
+    with db.reading(store) as conn:
+        return _refusal(conn, job, stop_on)
+
+
+@lru_cache(maxsize=32)
+def _refusal_query(stop_on: tuple[str, ...]) -> sa.TextClause:
+    # One round trip with a cached statement: this runs before every send.
+    # stop_on holds validated event kinds (a Literal in the spec), safe to inline.
+    kinds = ", ".join(f"'{kind}'" for kind in stop_on if kind.isalpha()) or "''"
+    return sa.text(
+        f"""
+        SELECT
+          (SELECT state FROM campaigns WHERE id = :campaign),
+          (SELECT email FROM contacts WHERE id = :contact),
+          EXISTS (SELECT 1 FROM suppressions s JOIN contacts c ON c.email = s.email
+                  WHERE c.id = :contact AND s.tenant IN (:tenant, '{GLOBAL}')),
+          (SELECT kind FROM campaign_events WHERE tenant = :tenant AND contact_id = :contact
+             AND kind IN ({kinds}) AND (campaign_id = :campaign OR kind <> 'reply') LIMIT 1),
+          (SELECT reason FROM mailbox_pauses WHERE mailbox = :mailbox)
+        """
+    )
+
+
+def _refusal(conn: sa.Connection, job: Any, stop_on: list[str]) -> str | None:
+    state, email, suppressed, stop, paused = conn.execute(
+        _refusal_query(tuple(stop_on)),
+        {
+            "campaign": job.campaign_id,
+            "contact": job.contact_id,
+            "tenant": job.tenant,
+            "mailbox": job.mailbox,
+        },
+    ).one()
+    if state != "active":
+        return f"campaign {state}"
+    if email is None:
+        return "contact deleted"
+    if suppressed:
+        return "suppressed"
+    if stop is not None:
+        return f"stopped: {stop}"
+    if paused is not None:
+        return f"mailbox paused: {paused}"
+    return None
+
+
+def _claim(
+    conn: sa.Connection, store: Any, job: Any, message_id: str, variant: str, stop_on: list[str]
+) -> str | None:
     sends = db.t(SendTable)
-    values: dict[str, Any] = {"status": status, "error": error}
-    if status == "sent":
-        values["sent_at"] = utcnow()
-    with db.writing(store) as conn:
-        conn.execute(
+    now = utcnow()
+    why = _refusal(conn, job, stop_on)
+    if why is not None:
+        return why
+    values = {"status": "sending", "runner": runner_id(), "claimed_at": now, "error": None}
+    if job.retry:
+        done = conn.execute(
             sa.update(sends)
             .where(
                 sends.c.campaign_id == job.campaign_id,
                 sends.c.contact_id == job.contact_id,
                 sends.c.step == job.step,
+                sends.c.status == "deferred",
+            )
+            .values(attempts=sends.c.attempts + 1, **values)
+        )
+        return None if done.rowcount == 1 else "already claimed"
+    inserted = conn.execute(
+        db.insert(store, sends)
+        .values(
+            tenant=job.tenant,
+            campaign_id=job.campaign_id,
+            contact_id=job.contact_id,
+            step=job.step,
+            variant=variant,
+            mailbox=job.mailbox,
+            message_id=message_id,
+            attempts=1,
+            **values,
+        )
+        .on_conflict_do_nothing(index_elements=["campaign_id", "contact_id", "step"])
+    )
+    return None if inserted.rowcount == 1 else "already claimed"
+
+
+def mark(store: Any, job: Any, status: str, error: str | None = None) -> None:
+    """Record the outcome of a claimed send (``sent``, ``deferred``, ``failed``, ``ambiguous``)."""
+    mark_many(store, [(job, status, error)])
+
+
+def mark_many(store: Any, outcomes: list[tuple[Any, str, str | None]]) -> None:
+    """Record several outcomes in one transaction; ``released`` drops an unsent claim."""
+    sends = db.t(SendTable)
+    now = utcnow()
+    with db.writing(store) as conn:
+        for job, status, error in outcomes:
+            where = (
+                sends.c.campaign_id == job.campaign_id,
+                sends.c.contact_id == job.contact_id,
+                sends.c.step == job.step,
                 sends.c.status == "sending",
             )
-            .values(values)
-        )
+            if status == "released":  # certainly not sent, must not be sent now
+                conn.execute(sa.delete(sends).where(*where))
+                continue
+            values: dict[str, Any] = {"status": status, "error": error}
+            if status == "sent":
+                values["sent_at"] = now
+            conn.execute(sa.update(sends).where(*where).values(values))
 
 
 def settle_dead(store: Any, campaign_id: int, is_alive: Any) -> int:

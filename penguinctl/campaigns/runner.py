@@ -33,6 +33,7 @@ from penguinctl.campaigns.unsubscribe import make_token, tenant_key
 from penguinctl.mail.message import HeaderInjection, Outgoing, compose
 from penguinctl.mail.smtp import Ambiguous, Deferred, MailboxAccount, Rejected, Submission
 
+BATCH = 20  # sends claimed / recorded per commit, per mailbox
 IN_PLACE_RETRIES = (0.2, 1.0)  # seconds between in-place retries of a deferred send
 
 
@@ -85,6 +86,7 @@ class Runner:
         fault: Callable[[str], None] | None = None,
         progress: Callable[[str], None] = lambda _m: None,
         retries: tuple[float, ...] = IN_PLACE_RETRIES,
+        batch: int = BATCH,
     ):
         self.store = store
         self.campaign = campaign
@@ -93,6 +95,7 @@ class Runner:
         self.fault = fault
         self.progress = progress
         self.retries = retries
+        self.batch = max(1, batch)
         self.queue = LocalQueue()
         self.result = RunResult()
         self._connections: dict[str, Submission] = {}
@@ -138,15 +141,57 @@ class Runner:
             groups[job.mailbox].append(job)
 
         def run_group(group: list[SendJob]) -> None:
-            for job in group:
-                self.execute(job, contacts[job.contact_id])
+            for i in range(0, len(group), self.batch):
+                self._execute_chunk(group[i : i + self.batch], contacts)
 
         with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
             for future in [pool.submit(run_group, g) for g in groups.values()]:
                 future.result()
 
-    def execute(self, job: SendJob, contact: ContactState) -> str:
-        """Send one job at most once; returns its outcome (sent, skipped, deferred, …)."""
+    def execute(self, job: SendJob, contact: ContactState) -> None:
+        """Send one job at most once (the unit a scale-out worker runs)."""
+        self._execute_chunk([job], {contact.id: contact})
+
+    def _execute_chunk(self, jobs: list[SendJob], contacts: dict[int, ContactState]) -> None:
+        """Render, claim all in one commit, send one by one, record all in one commit.
+
+        Claims and outcomes are committed per chunk (``batch``), not per message: a
+        crash mid-chunk leaves at most a chunk of ``sending`` rows, all reported as
+        ambiguous, and nothing is ever sent without its claim committed first.
+        """
+        stop_on = list(self.spec.stop_on)
+        prepared = [p for p in (self._prepare(j, contacts[j.contact_id]) for j in jobs) if p]
+        if not prepared:
+            return
+        whys = ledger.claim_many(self.store, [(p[0], p[2], p[3]) for p in prepared], stop_on)
+        outcomes: list[tuple[SendJob, str, str | None]] = []
+        refused: str | None = None
+        try:
+            for (job, payload, _mid, _variant), why in zip(prepared, whys, strict=True):
+                contact = contacts[job.contact_id]
+                if why is None and refused is None and len(prepared) > 1:
+                    # Suppression and stops are honoured at send time, not only at claim.
+                    why = ledger.refusal(self.store, job, stop_on)
+                    if why is not None:
+                        outcomes.append((job, "released", None))
+                elif why is None and refused is not None:
+                    # The mailbox was just paused: drop the unsent claims of the chunk.
+                    outcomes.append((job, "released", None))
+                    why = refused
+                if why is not None:
+                    self._passed.add((job.contact_id, job.step))
+                    self._note("skipped", None)
+                    continue
+                status, error = self._submit(job, contact, payload)
+                outcomes.append((job, status, error))
+                if status == "failed":
+                    refused = f"mailbox paused: {error}"
+        finally:
+            ledger.mark_many(self.store, outcomes)
+
+    def _prepare(
+        self, job: SendJob, contact: ContactState
+    ) -> tuple[SendJob, bytes, str, str] | None:
         spec = self.spec
         domain = job.mailbox.rpartition("@")[2]
         mid = message_id(job, job.campaign_id, job.contact_id, job.step, domain)
@@ -180,16 +225,13 @@ class Runner:
             )
         except (RenderError, HeaderInjection) as exc:
             self._passed.add((job.contact_id, job.step))
-            return self._note("render_error", f"{contact.email} step {job.step + 1}: {exc}")
-        why = ledger.claim(
-            self.store, job, message_id=mid, variant=rendered.variant, stop_on=list(spec.stop_on)
-        )
-        if why is not None:
-            self._passed.add((job.contact_id, job.step))
-            return self._note("skipped", None)
-        return self._submit(job, contact, payload)
+            self._note("render_error", f"{contact.email} step {job.step + 1}: {exc}")
+            return None
+        return job, payload, mid, rendered.variant
 
-    def _submit(self, job: SendJob, contact: ContactState, payload: bytes) -> str:
+    def _submit(
+        self, job: SendJob, contact: ContactState, payload: bytes
+    ) -> tuple[str, str | None]:
         rcpt, utf8 = _envelope(contact.email)
         conn = self._connection(job.mailbox)
         for attempt in range(len(self.retries) + 1):
@@ -199,18 +241,18 @@ class Runner:
                 if attempt < len(self.retries):
                     time.sleep(self.retries[attempt])
                     continue
-                ledger.mark(self.store, job, "deferred", str(exc))
-                return self._note("deferred", f"{contact.email}: deferred ({exc})")
+                self._note("deferred", f"{contact.email}: deferred ({exc})")
+                return "deferred", str(exc)
             except Rejected as exc:
-                ledger.mark(self.store, job, "failed", str(exc))
                 ledger.pause_mailbox(self.store, job.tenant, job.mailbox, str(exc))
-                return self._note("failed", f"mailbox {job.mailbox} paused: {exc}")
+                self._note("failed", f"mailbox {job.mailbox} paused: {exc}")
+                return "failed", str(exc)
             except Ambiguous as exc:
-                ledger.mark(self.store, job, "ambiguous", str(exc))
-                return self._note("ambiguous", f"{contact.email} step {job.step + 1}: {exc}")
-            ledger.mark(self.store, job, "sent")
+                self._note("ambiguous", f"{contact.email} step {job.step + 1}: {exc}")
+                return "ambiguous", str(exc)
             self.progress(f"sent step {job.step + 1} to {contact.email} from {job.mailbox}")
-            return self._note("sent", None)
+            self._note("sent", None)
+            return "sent", None
         raise AssertionError("unreachable")
 
     def _note(self, outcome: str, problem: str | None) -> str:
