@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.cli.conftest import Cli, cli  # noqa: F401  (the fixture)
+from tests.cli.conftest import Cli
 from tests.daemons.sshd import SshdServer
 from tests.mailu.standins import make_standins
 
