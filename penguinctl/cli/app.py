@@ -117,6 +117,9 @@ def _register() -> None:
     from penguinctl.cli import mailu
 
     app.add_typer(mailu.app, name="mailu", help="What penguinctl deploys to a server's MailU.")
+    from penguinctl.cli import remote
+
+    app.add_typer(remote.app, name="remote", help="SSH host keys pinned on first use.")
 
     from penguinctl.cli import inbox
 

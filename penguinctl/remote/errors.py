@@ -24,7 +24,7 @@ class HostKeyChanged(RemoteError):
         super().__init__(
             f"host key of {where} changed: pinned {pinned}, presented {presented}",
             hint="if the server was reinstalled on purpose, check the new fingerprint out of "
-            f"band, then forget the old pin (penguinctl remote forget HOST:PORT); "
+            f"band, then forget the old pin (penguinctl remote forget '{where}'); "
             "otherwise someone may be intercepting the connection",
         )
         self.pinned = pinned

@@ -126,3 +126,34 @@ def check(pins: HostKeyPins, host: str, port: int, key: paramiko.PKey) -> None:
     pinned = pins.get(host, port) or pins.record(host, port, presented)
     if pinned != presented:
         raise HostKeyChanged(where(host, port), pinned.fingerprint, presented.fingerprint)
+
+
+def pinned(store: Any) -> list[dict[str, Any]]:
+    """Every pin in the store, for ``penguinctl remote keys``."""
+    import sqlalchemy as sa
+
+    from penguinctl.remote.tables import RemoteHostKeyTable
+
+    t = RemoteHostKeyTable.__table__  # type: ignore[attr-defined]
+    with store._engine.connect() as conn:
+        rows = conn.execute(sa.select(t).order_by(t.c.host, t.c.port)).mappings().all()
+    return [
+        {
+            "host": where(r["host"], r["port"]),
+            "type": r["key_type"],
+            "fingerprint": r["fingerprint"],
+            "first_seen": r["first_seen"],
+        }
+        for r in rows
+    ]
+
+
+def parse_where(text: str) -> tuple[str, int]:
+    """``host``, ``host:port`` or ``[host]:port`` → (host, port)."""
+    if text.startswith("[") and "]:" in text:
+        host, _, port = text[1:].partition("]:")
+        return host, int(port)
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, int(port)
+    return text, 22

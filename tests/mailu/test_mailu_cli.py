@@ -90,3 +90,10 @@ def test_deploy_over_ssh_is_idempotent_and_pins_the_host_key(
     assert refused.code == 1, refused
     assert "host key of [127.0.0.1]" in refused.err and fresh_sshd.fingerprint in refused.err
     assert "Traceback" not in refused.err
+
+    listed = cli("-o", "json", "remote", "keys")
+    assert listed.code == 0 and fresh_sshd.fingerprint in listed.out
+    forgot = cli("remote", "forget", f"[127.0.0.1]:{fresh_sshd.port}")
+    assert forgot.code == 0, forgot
+    repinned = cli("mailu", "deploy", "mx1", "-f", "specs/")
+    assert repinned.code == 0, repinned
