@@ -118,21 +118,55 @@ def _claim(
         )
         return None if done.rowcount == 1 else "already claimed"
     inserted = conn.execute(
-        db.insert(store, sends)
-        .values(
-            tenant=job.tenant,
-            campaign_id=job.campaign_id,
-            contact_id=job.contact_id,
-            step=job.step,
-            variant=variant,
-            mailbox=job.mailbox,
-            message_id=message_id,
-            attempts=1,
+        _claim_insert(store),
+        {
+            "tenant": job.tenant,
+            "campaign_id": job.campaign_id,
+            "contact_id": job.contact_id,
+            "step": job.step,
+            "variant": variant,
+            "mailbox": job.mailbox,
+            "message_id": message_id,
+            "attempts": 1,
             **values,
-        )
-        .on_conflict_do_nothing(index_elements=["campaign_id", "contact_id", "step"])
+        },
     )
     return None if inserted.rowcount == 1 else "already claimed"
+
+
+_statements: dict[str, Any] = {}
+
+
+def _claim_insert(store: Any) -> Any:
+    # Built once per dialect: SQLAlchemy then reuses its compiled form for every claim.
+    key = f"claim-{store.dialect}"
+    if key not in _statements:
+        _statements[key] = db.insert(store, db.t(SendTable)).on_conflict_do_nothing(
+            index_elements=["campaign_id", "contact_id", "step"]
+        )
+    return _statements[key]
+
+
+def _outcome_statements() -> tuple[Any, Any]:
+    if "mark" not in _statements:
+        sends = db.t(SendTable)
+        where = (
+            sends.c.campaign_id == sa.bindparam("b_campaign"),
+            sends.c.contact_id == sa.bindparam("b_contact"),
+            sends.c.step == sa.bindparam("b_step"),
+            sends.c.status == "sending",
+        )
+        _statements["mark"] = (
+            sa.update(sends)
+            .where(*where)
+            .values(
+                status=sa.bindparam("b_status"),
+                error=sa.bindparam("b_error"),
+                sent_at=sa.bindparam("b_sent_at"),
+            )
+        )
+        _statements["release"] = sa.delete(sends).where(*where)
+    return _statements["mark"], _statements["release"]
 
 
 def mark(store: Any, job: Any, status: str, error: str | None = None) -> None:
@@ -142,23 +176,23 @@ def mark(store: Any, job: Any, status: str, error: str | None = None) -> None:
 
 def mark_many(store: Any, outcomes: list[tuple[Any, str, str | None]]) -> None:
     """Record several outcomes in one transaction; ``released`` drops an unsent claim."""
-    sends = db.t(SendTable)
+    if not outcomes:
+        return
+    mark_stmt, release_stmt = _outcome_statements()
     now = utcnow()
+    marks, releases = [], []
+    for job, status, error in outcomes:
+        keys = {"b_campaign": job.campaign_id, "b_contact": job.contact_id, "b_step": job.step}
+        if status == "released":  # certainly not sent, and must not be sent now
+            releases.append(keys)
+        else:
+            sent_at = now if status == "sent" else None
+            marks.append({**keys, "b_status": status, "b_error": error, "b_sent_at": sent_at})
     with db.writing(store) as conn:
-        for job, status, error in outcomes:
-            where = (
-                sends.c.campaign_id == job.campaign_id,
-                sends.c.contact_id == job.contact_id,
-                sends.c.step == job.step,
-                sends.c.status == "sending",
-            )
-            if status == "released":  # certainly not sent, must not be sent now
-                conn.execute(sa.delete(sends).where(*where))
-                continue
-            values: dict[str, Any] = {"status": status, "error": error}
-            if status == "sent":
-                values["sent_at"] = now
-            conn.execute(sa.update(sends).where(*where).values(values))
+        if marks:
+            conn.execute(mark_stmt, marks)
+        if releases:
+            conn.execute(release_stmt, releases)
 
 
 def settle_dead(store: Any, campaign_id: int, is_alive: Any) -> int:
