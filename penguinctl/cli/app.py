@@ -120,6 +120,9 @@ def _register() -> None:
     from penguinctl.cli import remote
 
     app.add_typer(remote.app, name="remote", help="SSH host keys pinned on first use.")
+    from penguinctl.cli import mailbox
+
+    app.add_typer(mailbox.app, name="mailbox", help="Mailbox credentials for mail clients.")
 
     from penguinctl.cli import inbox
 

@@ -97,3 +97,28 @@ def test_deploy_over_ssh_is_idempotent_and_pins_the_host_key(
     assert forgot.code == 0, forgot
     repinned = cli("mailu", "deploy", "mx1", "-f", "specs/")
     assert repinned.code == 0, repinned
+
+
+def test_mailbox_creds_after_a_sandbox_apply(cli: Cli) -> None:
+    assert cli("apply", "-f", "examples/", "--yes", "-t", "acme").code == 0
+    hidden = cli("-o", "json", "mailbox", "creds", "acme-outbound.example")
+    assert hidden.code == 0, hidden
+    import json
+
+    rows = json.loads(hidden.out)
+    assert [r["address"] for r in rows] == [
+        "jane@acme-outbound.example",
+        "sales@acme-outbound.example",
+    ]
+    assert rows[0]["smtp"] == {
+        "host": "mail.acme-outbound.example",
+        "port": 587,
+        "security": "STARTTLS",
+    }
+    assert rows[0]["password"].startswith("(hidden")
+    shown = json.loads(
+        cli("-o", "json", "mailbox", "creds", "acme-outbound.example", "--show-secrets").out
+    )
+    assert len(shown[0]["password"]) >= 24 and shown[0]["password"] != shown[1]["password"]
+    missing = cli("mailbox", "creds", "nowhere.example")
+    assert missing.code == 1 and "no mailbox of nowhere.example" in missing.err
