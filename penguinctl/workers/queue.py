@@ -46,6 +46,10 @@ def send_actor(the_broker: Any, fn: Any = None) -> Any:
     """The ``send`` actor bound to ``the_broker`` (``fn`` runs the job; enqueuers pass None)."""
     import dramatiq
 
+    registered = getattr(the_broker, "actors", {}).get("send")
+    if registered is not None and fn is None:
+        return registered
+
     def send(payload: dict[str, Any]) -> None:
         if fn is None:
             raise RuntimeError("this process only enqueues")
@@ -72,14 +76,12 @@ def enqueue(the_broker: Any, jobs: list[Any]) -> int:
 
 
 def depth(the_broker: Any) -> dict[str, int]:
-    """Messages waiting (``queued``), delayed, and taken by workers but not acknowledged."""
+    """Messages waiting (``queued``), taken by a worker but not acknowledged
+    (``in_flight``), and ``delayed`` (Dramatiq's workers hold delayed messages until
+    their time; they stay unacknowledged in the delay queue's table until then)."""
     client = the_broker.client
-    ns = NAMESPACE
-    queued = client.llen(f"{ns}:{QUEUE}")
-    delayed = client.llen(f"{ns}:{QUEUE}.DQ")
-    total = client.hlen(f"{ns}:{QUEUE}.msgs") + client.hlen(f"{ns}:{QUEUE}.DQ.msgs")
-    return {
-        "queued": int(queued),
-        "delayed": int(delayed),
-        "in_flight": int(total) - queued - delayed,
-    }
+    base = f"{NAMESPACE}:{QUEUE}"
+    queued = int(client.llen(base))
+    waiting = int(client.hlen(f"{base}.msgs"))
+    delayed = int(client.hlen(f"{base}.DQ.msgs"))
+    return {"queued": queued, "in_flight": max(0, waiting - queued), "delayed": delayed}

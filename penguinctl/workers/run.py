@@ -43,6 +43,7 @@ def run_worker(
         pipe.hincrby(f"{WORKERS_KEY}:sent", wid, 1)
         pipe.execute()
 
+    _forward_logs(progress)
     work = SendWorker(store, client, on_sent=on_sent)
     actor = queue.send_actor(the_broker, work)
     work.requeue = lambda payload, ms: actor.send_with_options(args=(payload,), delay=ms)
@@ -64,6 +65,19 @@ def run_worker(
         worker.stop(timeout=10_000)
         client.hdel(WORKERS_KEY, wid)
         the_broker.close()
+
+
+def _forward_logs(progress: Callable[[str], None]) -> None:
+    """Dramatiq reports a failed job (and its retry) through logging: show it."""
+    import logging
+
+    class Forward(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            progress(f"{record.levelname.lower()}: {record.getMessage()}")
+
+    logger = logging.getLogger("dramatiq")
+    logger.setLevel(logging.WARNING)
+    logger.addHandler(Forward(logging.WARNING))
 
 
 def schedule_once(store: Any, campaign: dict[str, Any], the_broker: Any) -> dict[str, Any]:
