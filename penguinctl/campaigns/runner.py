@@ -274,7 +274,12 @@ class Runner:
         out = rec.outputs
         password = self.store.get_secret(self.spec.tenant, f"mailu_mailbox/{mailbox}", "password")
         return MailboxAccount(
-            mailbox, str(out["smtp_host"]), int(out["smtp_port"]), out.get("username"), password
+            mailbox,
+            str(out["smtp_host"]),
+            int(out["smtp_port"]),
+            out.get("username"),
+            password,
+            str(out.get("smtp_tls") or "auto"),
         )
 
 

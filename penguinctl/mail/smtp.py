@@ -58,6 +58,11 @@ class MailboxAccount:
     port: int
     username: str | None
     password: str | None  # never logged
+    tls: str = "auto"  # auto: implicit TLS on 465, else STARTTLS when offered; or implicit
+
+    @property
+    def implicit_tls(self) -> bool:
+        return self.tls == "implicit" or (self.tls == "auto" and self.port == IMPLICIT_TLS_PORT)
 
     @property
     def domain(self) -> str:
@@ -95,7 +100,7 @@ class Submission:
         acct = self.account
         self._fault("connect")
         conn: smtplib.SMTP
-        if acct.port == IMPLICIT_TLS_PORT:
+        if acct.implicit_tls:
             conn = smtplib.SMTP_SSL(acct.host, acct.port, timeout=self._timeout, context=self._tls)
         else:
             conn = smtplib.SMTP(acct.host, acct.port, timeout=self._timeout)
