@@ -242,7 +242,7 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
         mailu_domain_key=mailu_key,
         spf=spec.spf,
         dmarc=spec.dmarc,
-        report_zones=_report_zones(specs, tenant, dns_instance),
+        report_zones=_report_zones(specs, spec, dns_instance),
         never_send=spec.never_send,
     ):
         resources.append(_record(recipe.key, recipe, ttl, tenant, dns_instance, src))
@@ -277,15 +277,36 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
     return resources
 
 
-def _report_zones(specs: Any, tenant: str, instance: str) -> dict[str, str]:
-    """Domains of ``tenant`` on the same DNS instance -> their zones (DMARC report auth)."""
+def _report_zones(specs: Any, spec: Any, instance: str) -> dict[str, str]:
+    """The rua domains of ``spec`` that its tenant manages on the same DNS instance ->
+    their zones (the DMARC report authorisation record goes there)."""
+    from penguinctl.dns.dmarc import mailto_domain
+
     out = {}
-    for doc in specs.mail_domains.values():
-        spec = doc.spec
-        inst = (spec.dns.instance if spec.dns else None) or _tenant_instance(specs, tenant, "dns")
-        if spec.tenant == tenant and inst == instance:
-            out[spec.domain] = spec.zone
+    index = _domain_index(specs)
+    for uri in spec.dmarc.rua:
+        target = mailto_domain(str(uri))
+        entry = index.get(target or "")
+        if entry is not None and entry[0] == spec.tenant and entry[1] == instance:
+            out[str(target)] = entry[2]
     return out
+
+
+_index_cache: list[Any] = [None, {}]  # [specs, {domain: (tenant, dns instance, zone)}]
+
+
+def _domain_index(specs: Any) -> dict[str, tuple[str, str, str]]:
+    """Every MailDomain by domain, built once per spec set (expand is linear in N)."""
+    if _index_cache[0] is not specs:
+        index = {}
+        for doc in specs.mail_domains.values():
+            md = doc.spec
+            inst = (md.dns.instance if md.dns else None) or _tenant_instance(
+                specs, md.tenant, "dns"
+            )
+            index[md.domain] = (md.tenant, inst, md.zone)
+        _index_cache[:] = [specs, index]
+    return _index_cache[1]  # type: ignore[no-any-return]
 
 
 def _dns_provider(specs: Any, tenant: str) -> str:
