@@ -390,7 +390,7 @@ def doctor(session: Session) -> list[dict[str, str]]:
     else:
         add(
             "pulumi CLI",
-            "warn",
+            "error" if ws.engine == "pulumi" else "warn",
             "not installed (only needed for engine: pulumi)",
             "install the Pulumi CLI, or keep engine: builtin",
         )

@@ -40,11 +40,12 @@ def route(
     refresh: bool = False,
     detailed_exitcode: bool = False,
     yes: bool = False,
+    runner: Any = None,
 ) -> bool:
     """Run ``command`` on the Pulumi engine when selected (True), else guard the built-in one."""
     engine = selected(session, option)
     if engine != "pulumi":
-        if (session.ws.state_dir / "pulumi").is_dir():
+        if (session.ws.state_dir / "pulumi").is_dir():  # orchestrate.backend_dir
             from penguinctl.pulumi_engine.orchestrate import owned_elsewhere
 
             owned_elsewhere(session.store.recorded(), "builtin", targets)
@@ -52,8 +53,11 @@ def route(
     from penguinctl.pulumi_engine import orchestrate
     from penguinctl.pulumi_engine.runner import AutomationRunner
 
-    runner = AutomationRunner(on_output=out.debug)  # fails fast without the CLI
+    if runner is None:
+        runner = AutomationRunner(on_output=out.debug)  # fails fast without the CLI
     if command == "plan":
+        if refresh:  # --refresh → pulumi refresh first (Pulumi's state only; reported as drift)
+            _show(out, orchestrate.refresh(session, files, targets or None, runner))
         report = orchestrate.preview(session, files, targets or None, runner)
     else:
         if not files and command != "destroy":

@@ -85,7 +85,16 @@ def plan(
     out = g.out()
     session = g.session(out)
     try:
-        if route(session, engine, "plan", out, files, target, detailed_exitcode=detailed_exitcode):
+        if route(
+            session,
+            engine,
+            "plan",
+            out,
+            files,
+            target,
+            refresh=refresh,
+            detailed_exitcode=detailed_exitcode,
+        ):
             return
         result = ops.make_plan(
             session, files, targets=target or None, do_refresh=refresh, stdin=_stdin(files)

@@ -49,6 +49,12 @@ def program_dir() -> Path:
     raise ConfigError("penguinctl's Pulumi program is missing", hint="reinstall penguinctl")
 
 
+def backend_dir(ws: Any) -> Path:
+    """``state/pulumi``: the stacks' file backend. Its existence is what makes the built-in
+    engine look for Pulumi-owned records (a cheap check on every built-in plan)."""
+    return Path(ws.state_dir) / "pulumi"
+
+
 def owner(rec: Recorded) -> str:
     return str(rec.outputs.get(ENGINE_MARK) or "builtin")
 
@@ -88,7 +94,7 @@ def stack_spec(
         tenant=tenant,
         name=stack_name(tenant),
         project_dir=program_dir(),
-        backend_url=f"file://{ws.state_dir / 'pulumi'}",
+        backend_url=f"file://{backend_dir(ws)}",
         passphrase_ref=ws.pulumi_passphrase,
         config=config,
         env=env,
@@ -170,6 +176,7 @@ def _run(
 ) -> EngineReport:
     store = session.store
     owned_elsewhere(store.recorded(), PULUMI, tenants)
+    backend_dir(session.ws).mkdir(parents=True, exist_ok=True)  # also tells the built-in guard
     report = EngineReport(command)
     with store.lock(f"pulumi {command}"):
         run_id = store.begin_run(

@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,3 +151,36 @@ def test_failed_import_forgets_the_half_made_stack(session: Session) -> None:
 def test_strict_runner_refuses_unexpected_calls(session: Session) -> None:
     with pytest.raises(AssertionError, match=r"unexpected StackRunner\.up"):
         orchestrate.up(session, specs(session), ["acme"], FakeRunner().expect("preview"))
+
+
+def test_cli_routing_with_the_fake_runner(session: Session, capsys: Any) -> None:
+    import json
+
+    from penguinctl.cli.engine import EngineName, route
+    from penguinctl.cli.output import Output
+    from penguinctl.core.errors import PenguinError
+
+    out = Output("json")
+    files = specs(session)
+    runner = FakeRunner().expect("refresh", "preview")
+    assert route(session, None, "plan", out, files, ["acme"], refresh=True, runner=runner)
+    assert [c[0] for c in runner.calls] == ["refresh", "preview"]  # engine: pulumi from the yaml
+    text, printed, i = capsys.readouterr().out, [], 0
+    while text[i:].strip():  # one JSON document per report (refresh, then preview)
+        i += len(text[i:]) - len(text[i:].lstrip())
+        doc, i = json.JSONDecoder().raw_decode(text, i)
+        printed.append(doc)
+    assert [p["command"] for p in printed] == ["refresh", "preview"]
+    assert printed[-1]["command"] == "preview" and printed[-1]["tenants"]["acme"]["create"] > 10
+    assert session.store.recorded() == {}
+
+    with pytest.raises(PenguinError, match="without confirmation"):
+        route(session, None, "apply", out, files, ["acme"], runner=FakeRunner())
+    assert route(
+        session, None, "apply", out, files, ["acme"], yes=True, runner=FakeRunner().expect("up")
+    )
+    assert len(session.store.recorded()) > 10
+    # --engine builtin on those records: refused before anything is planned
+    with pytest.raises(OwnedElsewhere):
+        route(session, EngineName.builtin, "plan", out, files, ["acme"])
+    assert route(session, EngineName.builtin, "plan", out, files, ["globex"]) is False
