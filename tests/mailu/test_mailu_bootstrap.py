@@ -104,3 +104,25 @@ def test_lost_ssh_after_the_firewall_change_rolls_back(
         time.sleep(0.1)
     # the rollback fired after the change (the timer covers the change itself)
     assert standins.calls("ufw")[-2:] == [["--force", "enable"], ["--force", "disable"]]
+
+
+def test_playbook_facts_task_over_fabric(
+    sshd_server: SshdServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from fabric import Connection
+
+    path = Path(__file__).resolve().parents[2] / "playbooks" / "mailu.py"
+    module_spec = importlib.util.spec_from_file_location("pc_playbook_mailu", path)
+    assert module_spec and module_spec.loader
+    playbook = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(playbook)
+    conn = Connection(
+        sshd_server.host,
+        user="root",
+        port=sshd_server.port,
+        connect_kwargs={"key_filename": str(sshd_server.client_key)},
+    )
+    playbook.facts.body(conn)
+    assert "HostFacts(os_id=" in capsys.readouterr().out
