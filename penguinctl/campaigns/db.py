@@ -53,15 +53,18 @@ def suppress(store: Any, tenant: str, emails: list[str], reason: str) -> int:
     if not emails:
         return 0
     now = utcnow()
-    stmt = insert(store, t(SuppressionTable)).on_conflict_do_nothing(
-        index_elements=["tenant", "email"]
+    table = t(SuppressionTable)
+    stmt = (
+        insert(store, table)
+        .on_conflict_do_nothing(index_elements=["tenant", "email"])
+        .returning(table.c.id)
     )
+    added = 0
     with writing(store) as conn:
-        done = conn.execute(
-            stmt,
-            [{"tenant": tenant, "email": e, "reason": reason, "created_at": now} for e in emails],
-        )
-    return max(done.rowcount, 0)
+        for e in dict.fromkeys(emails):  # RETURNING per row: rowcount is -1 on psycopg
+            row = {"tenant": tenant, "email": e, "reason": reason, "created_at": now}
+            added += conn.execute(stmt, row).first() is not None
+    return added
 
 
 def unsuppress(store: Any, tenant: str, emails: list[str]) -> int:

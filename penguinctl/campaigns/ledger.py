@@ -115,8 +115,9 @@ def _claim(
                 sends.c.status == "deferred",
             )
             .values(attempts=sends.c.attempts + 1, **values)
+            .returning(sends.c.id)
         )
-        return None if done.rowcount == 1 else "already claimed"
+        return None if done.first() is not None else "already claimed"
     inserted = conn.execute(
         _claim_insert(store),
         {
@@ -131,7 +132,8 @@ def _claim(
             **values,
         },
     )
-    return None if inserted.rowcount == 1 else "already claimed"
+    # RETURNING, not rowcount: psycopg reports -1 for this statement.
+    return None if inserted.first() is not None else "already claimed"
 
 
 _statements: dict[str, Any] = {}
@@ -141,8 +143,11 @@ def _claim_insert(store: Any) -> Any:
     # Built once per dialect: SQLAlchemy then reuses its compiled form for every claim.
     key = f"claim-{store.dialect}"
     if key not in _statements:
-        _statements[key] = db.insert(store, db.t(SendTable)).on_conflict_do_nothing(
-            index_elements=["campaign_id", "contact_id", "step"]
+        table = db.t(SendTable)
+        _statements[key] = (
+            db.insert(store, table)
+            .on_conflict_do_nothing(index_elements=["campaign_id", "contact_id", "step"])
+            .returning(table.c.id)
         )
     return _statements[key]
 

@@ -269,3 +269,28 @@ def test_a_dead_runner_leaves_ambiguous_sends_never_resent(
     assert result.settled_ambiguous == 1 and ledger_mod.local_runner_alive("other-host:1")
     assert statuses(store) == {"sent": 5, "ambiguous": 1}
     assert "person0@example.com" not in {m.rcpt_tos[0] for m in smtp_sink.wait_for(5)}
+
+
+def test_a_deferred_send_is_retried_after_its_backoff(store: Store, smtp_sink: Any, ready: Any):
+    calls = {"n": 0}
+
+    def fault(at: str) -> None:
+        if at == "connect" and calls["n"] < 3:
+            calls["n"] += 1
+            raise ConnectionRefusedError("injected")
+
+    Runner(store, ready, fault=fault, retries=(0.01, 0.01)).run(once=True)
+    assert statuses(store) == {"sent": 5, "deferred": 1}
+    table = db.t(SendTable)
+    with db.writing(store) as conn:  # the backoff (60 s after the first attempt) has passed
+        conn.execute(
+            sa.update(table)
+            .where(table.c.status == "deferred")
+            .values(claimed_at=sa.func.datetime("now", "-2 minutes"))
+        )
+    assert Runner(store, ready).run(once=True).counts == {"sent": 1}
+    with db.reading(store) as conn:
+        attempts = conn.execute(sa.select(table.c.attempts).where(table.c.contact_id == 1)).scalar()
+    assert statuses(store) == {"sent": 6} and attempts == 2
+    ids = [m.message["Message-ID"] for m in smtp_sink.wait_for(6)]
+    assert len(set(ids)) == 6
