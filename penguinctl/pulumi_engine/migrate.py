@@ -20,7 +20,7 @@ from typing import Any
 
 from penguinctl.core.errors import PenguinError
 from penguinctl.core.resource import Recorded
-from penguinctl.pulumi_engine.orchestrate import PULUMI, backend_dir, owner, stack_spec, sync
+from penguinctl.pulumi_engine.orchestrate import PULUMI, owner, prepare_project, stack_spec, sync
 from penguinctl.pulumi_engine.runner import StackRunner
 
 
@@ -55,7 +55,7 @@ def migrate(
         if owner(rec) == frm and (not targets or rec.tenant in targets):
             by_tenant.setdefault(rec.tenant, {})[key] = rec
     result = Migration(to)
-    backend_dir(session.ws).mkdir(parents=True, exist_ok=True)
+    prepare_project(session.ws)  # creates state/pulumi/ too
     with store.lock(f"engine migrate --to {to}"):
         run_id = store.begin_run(
             f"engine migrate --to {to}", workspace=str(session.ws.root), profile=session.ws.profile

@@ -13,6 +13,7 @@ Everything here talks to a :class:`~.runner.StackRunner`; nothing imports pulumi
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -55,6 +56,26 @@ def backend_dir(ws: Any) -> Path:
     return Path(ws.state_dir) / "pulumi"
 
 
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt")
+
+
+def prepare_project(ws: Any) -> Path:
+    """``state/pulumi/project``: the Automation API's work dir, a copy of the shipped program.
+
+    The Automation API writes project settings (the backend URL) into its work dir, which
+    must never be the installed package; files are rewritten only when they differ.
+    """
+    project = backend_dir(ws) / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    source = program_dir()
+    for name in PROGRAM_FILES:
+        text = (source / name).read_text(encoding="utf-8")
+        target = project / name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+    return project
+
+
 def owner(rec: Recorded) -> str:
     return str(rec.outputs.get(ENGINE_MARK) or "builtin")
 
@@ -85,7 +106,8 @@ def stack_spec(
     }
     if imports:
         config["penguinctl:imports"] = json.dumps(dict(imports), sort_keys=True)
-    env = {"PENGUIN_WORKSPACE": str(ws.root)}
+    # The language host must run the interpreter that has penguinctl installed.
+    env = {"PENGUIN_WORKSPACE": str(ws.root), "PULUMI_PYTHON_CMD": sys.executable}
     if ws.sandbox:
         env["PENGUIN_SANDBOX"] = "1"
     if ws.profile:
@@ -93,7 +115,7 @@ def stack_spec(
     return StackSpec(
         tenant=tenant,
         name=stack_name(tenant),
-        project_dir=program_dir(),
+        project_dir=backend_dir(ws) / "project",
         backend_url=f"file://{backend_dir(ws)}",
         passphrase_ref=ws.pulumi_passphrase,
         config=config,
@@ -145,6 +167,7 @@ def preview(
     tenants = tenants_of(sources, targets)
     owned_elsewhere(session.store.recorded(), PULUMI, tenants)
     report = EngineReport("preview")
+    prepare_project(session.ws)
     for tenant in tenants:
         report.tenants[tenant] = runner.preview(stack_spec(session.ws, tenant, sources)).changes
     return report
@@ -184,6 +207,7 @@ def _run(
         )
         status = "failed"
         try:
+            prepare_project(session.ws)
             for tenant in tenants:
                 spec = stack_spec(session.ws, tenant, sources)
                 result: StackResult = getattr(runner, command)(spec)

@@ -112,6 +112,7 @@ class AutomationRunner:
         opts = auto.LocalWorkspaceOptions(
             work_dir=str(spec.project_dir),
             env_vars=env,
+            secrets_provider="passphrase",
             project_settings=auto.ProjectSettings(
                 name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=spec.backend_url)
             ),

@@ -9,7 +9,9 @@ test allows (``expect``) may be called: anything else fails the test.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -37,6 +39,9 @@ class FakeRunner:
         self.specs.append(spec)
         assert spec.backend_url.startswith("file://") and spec.backend_url.endswith("/pulumi")
         assert spec.passphrase_ref.startswith(("env:", "file:"))  # a reference, never a value
+        assert (spec.project_dir / "__main__.py").is_file()  # the program, in state/pulumi/
+        assert spec.project_dir.parent == Path(spec.backend_url.removeprefix("file://"))
+        assert spec.env["PULUMI_PYTHON_CMD"] == sys.executable
 
     def _declare(self, spec: StackSpec) -> dict[str, Any]:
         from penguinctl.pulumi_engine import entry
