@@ -46,7 +46,7 @@ def report(store: Any, campaign: dict[str, Any]) -> dict[str, Any]:
             .where(sends.c.campaign_id == cid)
         ).all()
         outcome_rows = conn.execute(
-            sa.select(events.c.contact_id, events.c.kind, events.c.step).where(
+            sa.select(events.c.contact_id, events.c.kind, events.c.created_at).where(
                 events.c.tenant == campaign["tenant"],
                 sa.or_(events.c.campaign_id == cid, events.c.campaign_id.is_(None)),
             )
@@ -58,9 +58,11 @@ def report(store: Any, campaign: dict[str, Any]) -> dict[str, Any]:
             )
         }
     outcomes: dict[int, set[str]] = defaultdict(set)
+    outcomes_per_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event in outcome_rows:
         if event.kind in OUTCOMES and event.contact_id is not None:
             outcomes[event.contact_id].add(OUTCOMES[event.kind])
+            outcomes_per_day[event.created_at.date().isoformat()][OUTCOMES[event.kind]] += 1
     last_step: dict[int, tuple[int, str, str]] = {}
     for r in rows:
         if r.status == "sent" and r.step >= last_step.get(r.contact_id, (-1, "", ""))[0]:
@@ -110,6 +112,7 @@ def report(store: Any, campaign: dict[str, Any]) -> dict[str, Any]:
         "ambiguous": ambiguous,
         "paused_mailboxes": paused,
         "sent_per_day": dict(sorted(per_day.items())),
+        "outcomes_per_day": {d: dict(v) for d, v in sorted(outcomes_per_day.items())},
     }
 
 

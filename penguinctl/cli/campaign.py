@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -105,9 +106,10 @@ def report(
     ctx: typer.Context,
     name: str = NAME,
     fmt: str = typer.Option(None, "--format", help="csv (else the global --output)"),
+    chart: Path = typer.Option(None, "--chart", help="also draw sends and outcomes per day"),
 ) -> None:
     """Per step, variant and mailbox, with A/B significance; --output json or --format csv."""
-    _report(ctx, name, detail=True, fmt=fmt, chart=None)
+    _report(ctx, name, detail=True, fmt=fmt, chart=chart)
 
 
 def _report(ctx: typer.Context, name: str, *, detail: bool, fmt: str | None, chart: Any) -> None:
@@ -122,6 +124,11 @@ def _report(ctx: typer.Context, name: str, *, detail: bool, fmt: str | None, cha
         data = build(session.store, find_campaign(session.store, name))
     finally:
         session.close()
+    if chart is not None:
+        from penguinctl.campaigns.chart import draw
+
+        draw(data, chart)
+        out.info(f"chart written to {chart}")
     if fmt == "csv":
         import csv
         import io

@@ -98,6 +98,9 @@ def test_plan_run_status_report_through_the_cli(seeded: Cli, smtp_sink: Any, tmp
     report = cli("campaign", "report", "intro", "--format", "csv")
     assert report.out.splitlines()[0].startswith("axis,key,sent,deferred,failed,ambiguous")
     assert "step,1,4," in report.out
+    chart = tmp_path / "daily.svg"
+    drawn = cli("campaign", "report", "intro", "--chart", str(chart))
+    assert drawn.code == 0 and b"<svg" in chart.read_bytes(), drawn
     assert cli("campaign", "pause", "intro").code == 0
     assert "campaign intro is paused" in cli("campaign", "pause", "intro").out
     assert cli("campaign", "stop", "intro").code == 0

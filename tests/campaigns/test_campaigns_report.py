@@ -51,3 +51,19 @@ def test_events_stop_the_sequence_and_fill_the_outcome_columns(
     assert (data["totals"]["replied"], data["totals"]["bounced"]) == (1, 1)
     assert data["by_step"]["1"]["replied"] == 1 and data["by_step"]["2"]["sent"] == 2
     assert data["by_mailbox"]["sales@acme-outbound.example"]["sent"] == 6
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_chart_of_sends_and_outcomes_per_day(tmp_path: Path, suffix: str):
+    from penguinctl.campaigns.chart import draw
+
+    data = {
+        "campaign": "intro",
+        "sent_per_day": {"2026-11-20": 40, "2026-11-21": 35},
+        "outcomes_per_day": {"2026-11-21": {"replied": 3, "bounced": 1}},
+    }
+    path = tmp_path / f"chart{suffix}"
+    draw(data, path)
+    head = path.read_bytes()[:200]
+    assert head.startswith(b"\x89PNG") if suffix == ".png" else b"<svg" in path.read_bytes()
+    assert len(head) > 0
