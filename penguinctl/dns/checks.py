@@ -62,6 +62,11 @@ def _why_unanswered(answer: Answer) -> str:
     return f"lookup failed: {answer.error}"
 
 
+def _families(t: Target) -> frozenset[int]:
+    """The IP versions the domain sends from (what receivers will look up for it)."""
+    return frozenset(ipaddress.ip_address(ip).version for ip in t.ips) or frozenset({4})
+
+
 def _spf_text(t: Target) -> str:
     mechanisms = " ".join(
         f"ip6:{ip}" if ipaddress.ip_address(ip).version == 6 else f"ip4:{ip}" for ip in t.ips
@@ -153,7 +158,7 @@ def _spf_findings(t: Target, name: str, result: spf_mod.SpfResult, fix: str) -> 
 
 async def _spf(t: Target, q: Query) -> list[Finding]:
     fix = f'{t.domain}. TXT "{_spf_text(t)}"'
-    result = await spf_mod.evaluate(t.domain, q)
+    result = await spf_mod.evaluate(t.domain, q, families=_families(t))
     if result.record is None and not result.timeouts:
         return [Finding("SPF001", "error", t.domain, "SPF", "no SPF record", "RFC 7208 §4.5", fix)]
     out = _spf_findings(t, t.domain, result, fix)
@@ -217,7 +222,7 @@ async def _spf(t: Target, q: Query) -> list[Finding]:
 async def _helo_spf(t: Target, q: Query) -> list[Finding]:
     fix = f'{t.mail_host}. TXT "v=spf1 a -all"'
     rule = "RFC 7208 §2.3"
-    result = await spf_mod.evaluate(t.mail_host, q)
+    result = await spf_mod.evaluate(t.mail_host, q, families=_families(t))
     if result.record is None and not result.timeouts:
         return [
             Finding(

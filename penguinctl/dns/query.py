@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 OK, NXDOMAIN, NODATA, TIMEOUT, ERROR = "ok", "nxdomain", "nodata", "timeout", "error"
 
@@ -64,7 +65,12 @@ class Querier:
         import dns.asyncresolver
         import dns.nameserver
 
+        self._stub: Any = None
         if nameservers:
+            from penguinctl.dns.wire import UdpStub
+
+            # Known servers: the fast stub (penguinctl.dns.wire); dnspython for the rest.
+            self._stub = UdpStub(nameservers[0][0], nameservers[0][1], timeout)
             self._resolver = dns.asyncresolver.Resolver(configure=False)
             self._resolver.nameservers = [
                 dns.nameserver.Do53Nameserver(host, port) for host, port in nameservers
@@ -86,10 +92,46 @@ class Querier:
         return await asyncio.shield(future)
 
     async def _ask(self, name: str, rtype: str) -> Answer:
+        self.queries += 1
+        if self._stub is not None:
+            return await self._ask_stub(name, rtype)
+        return await self._ask_resolver(name, rtype)
+
+    async def _ask_stub(self, name: str, rtype: str) -> Answer:
+        from penguinctl.dns.wire import NOERROR, NXDOMAIN_RCODE, WireError
+
+        try:
+            rcode, values = await self._stub.query(name, rtype, lambda: self._tcp(name, rtype))
+        except TimeoutError:
+            return Answer(TIMEOUT, error=f"no answer within {self.timeout:g}s")
+        except (WireError, OSError) as exc:
+            return Answer(ERROR, error=_short(exc))
+        if rcode == NXDOMAIN_RCODE:
+            return Answer(NXDOMAIN)
+        if rcode != NOERROR:
+            names = {1: "FORMERR", 2: "SERVFAIL", 4: "NOTIMP", 5: "REFUSED"}
+            return Answer(ERROR, error=f"the server answered {names.get(rcode, rcode)}")
+        if not values:
+            return Answer(NODATA)
+        return Answer(OK, tuple(sorted(v.rstrip(".") if rtype != "TXT" else v for v in values)))
+
+    def _tcp(self, name: str, rtype: str) -> tuple[int, list[str]]:
+        """A truncated UDP answer, asked again over TCP (rare: very large TXT sets)."""
+        import dns.message
+        import dns.query
+
+        from penguinctl.dns.wire import decode
+
+        host, port = self._stub.address
+        query = dns.message.make_query(name + ".", rtype)
+        wire = dns.query.tcp(query, host, port=port, timeout=self.timeout).to_wire()
+        rcode, _, values = decode(wire, rtype)
+        return rcode, values
+
+    async def _ask_resolver(self, name: str, rtype: str) -> Answer:
         import dns.exception
         import dns.resolver
 
-        self.queries += 1
         try:
             answer = await self._resolver.resolve(name + ".", rtype, raise_on_no_answer=False)
         except dns.resolver.NXDOMAIN:

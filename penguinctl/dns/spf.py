@@ -45,6 +45,7 @@ class SpfResult:
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
     all_qualifier: str | None = None
     timeouts: list[str] = field(default_factory=list)
+    families: frozenset[int] = frozenset({4, 6})
 
     @property
     def ok(self) -> bool:
@@ -118,10 +119,20 @@ def _term_problem(term: str, seen_mods: set[str]) -> str | None:
 
 
 async def evaluate(
-    domain: str, query: Query, record: str | None = None, *, max_depth: int = 20
+    domain: str,
+    query: Query,
+    record: str | None = None,
+    *,
+    max_depth: int = 20,
+    families: frozenset[int] = frozenset({4, 6}),
 ) -> SpfResult:
-    """Evaluate the SPF policy of ``domain`` (``record``: use it instead of asking DNS)."""
+    """Evaluate the SPF policy of ``domain`` (``record``: use it instead of asking DNS).
+
+    ``families``: the IP versions senders use; ``a``/``mx`` ask only A (4) and/or AAAA
+    (6), as a receiver does for a client of that version (RFC 7208 §5.3).
+    """
     result = SpfResult(domain)
+    result.families = families
     if record is None:
         answer = await query(domain, "TXT")
         if answer.status == TIMEOUT or answer.status == "error":
@@ -238,7 +249,7 @@ async def _include(
             Problem("SPF006", f"{what}:{target} has no SPF record", "RFC 7208 §5.2, §6.1")
         )
         return
-    sub = SpfResult(target)
+    sub = SpfResult(target, families=result.families)
     await _walk(sub, target, found[0], [*stack, target], query, depth - 1)
     result.lookups += sub.lookups
     result.voids += sub.voids
@@ -250,7 +261,8 @@ async def _include(
 
 
 async def _addresses(result: SpfResult, target: str, query: Query, collect: bool) -> None:
-    answers = [await query(target, "A"), await query(target, "AAAA")]
+    rtypes = [t for v, t in ((4, "A"), (6, "AAAA")) if v in result.families]
+    answers = [await query(target, rtype) for rtype in rtypes]
     for a in answers:
         if a.status in (TIMEOUT, "error"):
             result.timeouts.append(f"{target}: {a.error}")
