@@ -123,6 +123,9 @@ def _register() -> None:
     from penguinctl.cli import mailbox
 
     app.add_typer(mailbox.app, name="mailbox", help="Mailbox credentials for mail clients.")
+    from penguinctl.cli import mail
+
+    app.add_typer(mail.app, name="mail", help="Test messages and their verdicts.")
 
     from penguinctl.cli import inbox
 

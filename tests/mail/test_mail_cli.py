@@ -1,0 +1,20 @@
+"""``penguinctl mail test`` after a sandbox apply, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import Cli
+
+
+def test_sandbox_apply_then_mail_test_is_green(cli: Cli) -> None:
+    assert cli("apply", "-f", "examples/", "--yes", "-t", "acme").code == 0
+    r = cli("-o", "json", "mail", "test", "acme-growth.example")
+    assert r.code == 0, r
+    result = json.loads(r.out)
+    assert result["ok"] and result["from"] == "hello@acme-growth.example"
+    by_code = {v["code"]: v for v in result["verdicts"]}
+    assert all(by_code[f"MT00{i}"]["ok"] is True for i in range(1, 7)), by_code
+    assert by_code["MT007"]["ok"] is None
+    missing = cli("mail", "test", "nowhere.example")
+    assert missing.code == 1 and "not recorded" in missing.err and "Traceback" not in missing.err
