@@ -51,7 +51,7 @@ def _render(rdata: object, rtype: str) -> str:
     if rtype == "TXT":
         return b"".join(rdata.strings).decode("utf-8", "replace")  # type: ignore[attr-defined]
     if rtype == "MX":
-        exchange = rdata.exchange.to_text().rstrip(".").lower()  # type: ignore[attr-defined]
+        exchange = rdata.exchange.to_text().rstrip(".").lower() or "."  # type: ignore[attr-defined]
         return f"{rdata.preference} {exchange}"  # type: ignore[attr-defined]
     return rdata.to_text().rstrip(".").lower()  # type: ignore[attr-defined]
 
@@ -113,7 +113,7 @@ class Querier:
             return Answer(ERROR, error=f"the server answered {names.get(rcode, rcode)}")
         if not values:
             return Answer(NODATA)
-        return Answer(OK, tuple(sorted(v.rstrip(".") if rtype != "TXT" else v for v in values)))
+        return Answer(OK, tuple(sorted(values)))  # names come without the final dot
 
     def _tcp(self, name: str, rtype: str) -> tuple[int, list[str]]:
         """A truncated UDP answer, asked again over TCP (rare: very large TXT sets)."""
