@@ -139,3 +139,30 @@ def test_timeouts_are_reported_as_timeouts(applied: Cli) -> None:
     assert mx["message"].startswith("timeout: no answer within 0.3s (not reported as missing)")
     assert not any("no MX record" in f["message"] for f in findings)
     assert os.environ  # the check ran concurrently: well under (checks x timeout)
+
+
+def test_wait_retries_until_its_timeout(applied: Cli) -> None:
+    import time
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        host, port = silent.getsockname()
+        start = time.monotonic()
+        r = applied(
+            "dns",
+            "check",
+            "globex-sales.example",
+            "--resolver",
+            f"{host}:{port}",
+            "--timeout",
+            "0.2",
+            "--wait",
+            "2",
+            "-v",
+        )
+        elapsed = time.monotonic() - start
+    finally:
+        silent.close()
+    assert r.code == 1, r
+    assert elapsed >= 2.0 and "checking again (--wait)" in r.err, r

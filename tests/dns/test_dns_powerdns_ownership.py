@@ -184,3 +184,12 @@ def test_hand_edited_value_reads_as_gone_and_blocks_create(pdns_server: PowerDNS
     # The hand-made 192.0.2.8 is foreign now and an A is in the way: a conflict, not a drop.
     with pytest.raises(Conflict):
         P.create(ctx, key, a)
+
+
+def test_null_mx_round_trips(pdns_server: PowerDNSServer, zone: str) -> None:
+    ctx = pdns_ctx(pdns_server)
+    mx = {**txt(zone, "www", "."), "type": "MX", "priority": 0}
+    created = P.create(ctx, f"dns_record/{zone}/MX/www/never-send", mx)
+    assert served(pdns_server, f"www.{zone}", "MX") == ["0 ."]
+    seen = P.read(ctx, created.id, mx)
+    assert not P.diff(seen.attrs, mx).has_changes, seen.attrs
