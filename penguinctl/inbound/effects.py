@@ -54,39 +54,69 @@ def apply(
 ) -> str | None:
     """Record ``event`` read from ``mailbox`` and apply its effect; returns the effect,
     or None when this message (``key``) was already classified."""
+    return apply_many(store, [(tenant, mailbox, folder, key, event)])[0]
+
+
+def apply_many(store: Any, items: list[tuple[str, str, str, str, Event]]) -> list[str | None]:
+    """:func:`apply` for several ``(tenant, mailbox, folder, key, event)`` in ONE commit
+    (a commit costs milliseconds; a sync reads thousands of messages). Each message
+    runs in its own savepoint, so one lost race undoes only that message."""
     inbound = db.t(InboundMessageTable)
     now = utcnow()
+    results: list[str | None] = []
+    # On SQLite the write transaction holds the database's write lock: the keys
+    # read here cannot be taken by a concurrent sync before we commit. PostgreSQL
+    # has no such lock, so each message gets a savepoint to undo a lost race.
+    guard = store.dialect == "postgresql"
     with db.writing(store) as conn:
-        known = conn.execute(
-            sa.select(inbound.c.id).where(inbound.c.tenant == tenant, inbound.c.message_key == key)
-        ).first()
-        if known is not None:
-            return None
-        target = _target(conn, tenant, event)
-        effect = _effect(conn, store, tenant, mailbox, event, target, now)
-        inserted = conn.execute(
-            db.insert(store, inbound)
-            .values(
-                tenant=tenant,
-                mailbox=mailbox,
-                folder=folder,
-                message_key=key[:500],
-                kind=event.kind,
-                reason=event.reason[:2000],
-                recipient=event.recipient,
-                campaign_id=target.get("campaign_id"),
-                contact_id=target.get("contact_id"),
-                effect=effect,
-                detail=event.as_dict(),
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant", "message_key"])
-        )
-        if inserted.rowcount != 1:
-            # A concurrent sync took it first: undo our effect with the transaction.
-            conn.rollback()
-            return None
-    return effect
+        known: set[tuple[str, str]] = set()
+        for tenant in {item[0] for item in items}:
+            keys = [item[3][:500] for item in items if item[0] == tenant]
+            known |= {
+                (tenant, k)
+                for k in conn.execute(
+                    sa.select(inbound.c.message_key).where(
+                        inbound.c.tenant == tenant, inbound.c.message_key.in_(keys)
+                    )
+                ).scalars()
+            }
+        for tenant, mailbox, folder, key, event in items:
+            if (tenant, key[:500]) in known:
+                results.append(None)
+                continue
+            known.add((tenant, key[:500]))  # the same message twice in one batch
+            savepoint = conn.begin_nested() if guard else None
+            target = _target(conn, tenant, event)
+            effect = _effect(conn, store, tenant, mailbox, event, target, now)
+            row = conn.execute(
+                db.insert(store, inbound)
+                .values(
+                    tenant=tenant,
+                    mailbox=mailbox,
+                    folder=folder,
+                    message_key=key[:500],
+                    kind=event.kind,
+                    reason=event.reason[:2000],
+                    recipient=event.recipient,
+                    campaign_id=target.get("campaign_id"),
+                    contact_id=target.get("contact_id"),
+                    effect=effect,
+                    detail=event.as_dict(),
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["tenant", "message_key"])
+                .returning(inbound.c.id)
+            ).first()
+            if row is None:
+                # A concurrent sync took it first: undo our effect, keep the batch.
+                if savepoint is not None:
+                    savepoint.rollback()
+                results.append(None)
+                continue
+            if savepoint is not None:
+                savepoint.commit()
+            results.append(effect)
+    return results
 
 
 def _target(conn: sa.Connection, tenant: str, event: Event) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from penguinctl.inbound.classify import classify
 from penguinctl.inbound.sources import ImapAccount, ImapSource, InboxError, Item, maildir_items
 
 IMAPS_PORT = 993
+BATCH = 200  # messages per store transaction (and per keyword STORE)
 
 
 @dataclass
@@ -133,14 +134,17 @@ class Sync:
         source = ImapSource(box.account, context)
         try:
             for folder in box.account.folders:
-                done: list[str] = []
+                batch: list[Item] = []
                 for item in source.folder(folder):
-                    self._one(box, folder, item)
-                    done.append(item.ref)
-                    if len(done) >= 200:
-                        source.mark(done)
-                        done = []
-                source.mark(done)
+                    batch.append(item)
+                    if len(batch) >= BATCH:
+                        self._batch(box, folder, batch)
+                        # The keyword only after the batch's commit: a crash between
+                        # the two re-reads the batch, and the store answers "already".
+                        source.mark([i.ref for i in batch])
+                        batch = []
+                self._batch(box, folder, batch)
+                source.mark([i.ref for i in batch])
         finally:
             source.close()
 
@@ -153,27 +157,38 @@ class Sync:
             for sub in ("new", "cur", "tmp"):
                 (path / sub).mkdir(parents=True, exist_ok=True)
             self.result.mailboxes += 1
+            batch: list[Item] = []
             for item in maildir_items(path):
-                self._one(box, "INBOX", item)
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    self._batch(box, "INBOX", batch)
+                    batch = []
+            self._batch(box, "INBOX", batch)
         return self.result
 
-    def _one(self, box: Mailbox, folder: str, item: Item) -> None:
-        event = classify(item.raw, our_domains=self.domains[box.tenant], today=self.today)
-        key = event.message_id or "sha256:" + hashlib.sha256(item.raw).hexdigest()
-        effect = effects.apply(
-            self.store,
-            tenant=box.tenant,
-            mailbox=box.account.address,
-            folder=folder,
-            key=key,
-            event=event,
-        )
-        if effect is None:
-            self.result.already += 1
+    def _batch(self, box: Mailbox, folder: str, items: list[Item]) -> None:
+        """Classify ``items`` and apply them in one store transaction."""
+        if not items:
             return
-        self.result.counts[event.kind] += 1
-        if effect != "none":
-            self.result.effects.append(
-                {"mailbox": box.account.address, "kind": event.kind, "effect": effect}
-            )
-            self.progress(f"{box.account.address}: {event.kind}: {effect}")
+        events = [
+            classify(item.raw, our_domains=self.domains[box.tenant], today=self.today)
+            for item in items
+        ]
+        keys = [
+            e.message_id or "sha256:" + hashlib.sha256(i.raw).hexdigest()
+            for e, i in zip(events, items, strict=True)
+        ]
+        rows = [
+            (box.tenant, box.account.address, folder, k, e)
+            for k, e in zip(keys, events, strict=True)
+        ]
+        for event, effect in zip(events, effects.apply_many(self.store, rows), strict=True):
+            if effect is None:
+                self.result.already += 1
+                continue
+            self.result.counts[event.kind] += 1
+            if effect != "none":
+                self.result.effects.append(
+                    {"mailbox": box.account.address, "kind": event.kind, "effect": effect}
+                )
+                self.progress(f"{box.account.address}: {event.kind}: {effect}")

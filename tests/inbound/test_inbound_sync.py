@@ -212,3 +212,26 @@ def test_events_carry_the_reason(
     listed = events(store, tenant=TENANT)
     assert [e["kind"] for e in listed["events"]] == [GOLDEN[name][0]]
     assert listed["events"][0]["reason"]
+
+
+@pytest.mark.postgres
+def test_the_corpus_on_postgresql_is_classified_once(
+    fresh_postgres_url: str, dovecot_server: DovecotServer, tmp_path: Path
+) -> None:
+    import os
+
+    from penguinctl.store import SecretBox, open_store
+
+    pg = open_store(fresh_postgres_url, secret_key=SecretBox([os.urandom(32)]))
+    try:
+        address = unique_address()
+        seed_imap_mailbox(pg, dovecot_server, address)
+        corpus = [(CORPUS / name).read_bytes() for name in sorted(GOLDEN)]
+        first = maildir_sync(pg, tmp_path, address, corpus + corpus[:3])  # 3 copies twice
+        assert first["counts"] == dict(Counter(row[0] for row in GOLDEN.values()))
+        assert first["already"] == 3
+        again = maildir_sync(pg, tmp_path, address, [])
+        assert again["new"] == 0 and again["already"] == len(corpus) + 3
+        assert "nobody@northwind.example" in suppressed(pg)
+    finally:
+        pg.close()
