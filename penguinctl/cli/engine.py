@@ -55,11 +55,7 @@ def route(
 
     if runner is None:
         runner = AutomationRunner(on_output=out.debug)  # fails fast without the CLI
-    if command == "plan":
-        if refresh:  # --refresh → pulumi refresh first (Pulumi's state only; reported as drift)
-            _show(out, orchestrate.refresh(session, files, targets or None, runner))
-        report = orchestrate.preview(session, files, targets or None, runner)
-    else:
+    if command != "plan":
         if not files and command != "destroy":
             from penguinctl.core.errors import ConfigError
 
@@ -71,10 +67,16 @@ def route(
                 f"refusing to {command} without confirmation",
                 hint="review `penguinctl plan --engine pulumi`, then pass --yes",
             )
-        if refresh:
-            orchestrate.refresh(session, files, targets or None, runner)
-        fn = orchestrate.up if command == "apply" else orchestrate.destroy
-        report = fn(session, files, targets or None, runner)
+    with orchestrate.shared_sandbox(session.ws):
+        if command == "plan":
+            if refresh:  # --refresh → pulumi refresh first (Pulumi's state only; reported as drift)
+                _show(out, orchestrate.refresh(session, files, targets or None, runner))
+            report = orchestrate.preview(session, files, targets or None, runner)
+        else:
+            if refresh:
+                orchestrate.refresh(session, files, targets or None, runner)
+            fn = orchestrate.up if command == "apply" else orchestrate.destroy
+            report = fn(session, files, targets or None, runner)
     _show(out, report)
     if detailed_exitcode and report.has_changes:
         raise typer.Exit(2)
@@ -113,8 +115,11 @@ def migrate(
     out = g.out()
     session = g.session(out)
     try:
+        from penguinctl.pulumi_engine.orchestrate import shared_sandbox
+
         runner = AutomationRunner(on_output=out.debug)  # both directions drive Pulumi
-        result = do_migrate(session, to.value, files, runner, target or None)
+        with shared_sandbox(session.ws):
+            result = do_migrate(session, to.value, files, runner, target or None)
         if out.mode == "json":
             out.json(result.to_json())
         else:

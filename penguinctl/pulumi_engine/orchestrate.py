@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -74,6 +75,30 @@ def prepare_project(ws: Any) -> Path:
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
     return project
+
+
+@contextmanager
+def shared_sandbox(ws: Any) -> Iterator[None]:
+    """In sandbox mode, the emulators as a background service for the whole command.
+
+    Pulumi runs the program and the dynamic providers in processes of its own; an
+    in-process sandbox would be locked by whichever started first. A service already
+    running is reused and left alone; one started here is stopped afterwards.
+    """
+    if not ws.sandbox:
+        yield
+        return
+    from penguinctl.sandbox import service
+
+    state = Path(ws.state_dir) / "sandbox"
+    started = service.live_service(state) is None
+    if started:
+        service.start_background(state)
+    try:
+        yield
+    finally:
+        if started:
+            service.stop(state)
 
 
 def owner(rec: Recorded) -> str:

@@ -141,3 +141,16 @@ def test_the_wheel_lists_the_engine_package_and_ships_the_program() -> None:
     assert any(d.startswith("pulumi>") for d in extra)
     assert any(d.startswith("pulumi-cloudflare") for d in extra)
     assert not any("pulumi" in d for d in conf["project"]["dependencies"])
+
+
+def test_builtin_paths_import_no_pulumi() -> None:
+    """The CLI, the routing and the orchestration modules never import the Pulumi SDK."""
+    code = (
+        "import sys\n"
+        "import penguinctl.cli.app\n"
+        "from penguinctl.pulumi_engine import export, migrate, orchestrate, runner, runtime, tokens\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_cloudflare'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

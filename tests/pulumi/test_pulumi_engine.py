@@ -184,3 +184,23 @@ def test_cli_routing_with_the_fake_runner(session: Session, capsys: Any) -> None
     with pytest.raises(OwnedElsewhere):
         route(session, EngineName.builtin, "plan", out, files, ["acme"])
     assert route(session, EngineName.builtin, "plan", out, files, ["globex"]) is False
+
+
+def test_sandbox_runs_as_a_service_for_pulumi_processes(tmp_path: Path, monkeypatch: Any) -> None:
+    from penguinctl.sandbox import service
+    from penguinctl.workspace import Workspace
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    ws = Workspace(root=tmp_path, name="t", store_url="sqlite://", sandbox=True)
+    state = tmp_path / "state" / "sandbox"
+    with orchestrate.shared_sandbox(ws):
+        info = service.live_service(state)
+        assert info is not None  # another process (Pulumi's provider host) can reach it
+    assert service.live_service(state) is None  # started here, stopped here
+    service.start_background(state)
+    try:
+        with orchestrate.shared_sandbox(ws):
+            pass
+        assert service.live_service(state) is not None  # someone else's: left running
+    finally:
+        service.stop(state)
