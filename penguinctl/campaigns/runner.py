@@ -31,7 +31,14 @@ from penguinctl.campaigns.schedule import ContactState, SendJob, Snapshot, sched
 from penguinctl.campaigns.snapshot import load_snapshot
 from penguinctl.campaigns.unsubscribe import make_token, tenant_key
 from penguinctl.mail.message import HeaderInjection, Outgoing, compose
-from penguinctl.mail.smtp import Ambiguous, Deferred, MailboxAccount, Rejected, Submission
+from penguinctl.mail.smtp import (
+    Ambiguous,
+    Deferred,
+    MailboxAccount,
+    Rejected,
+    Submission,
+    Unsendable,
+)
 
 BATCH = 20  # sends claimed / recorded per commit, per mailbox
 IN_PLACE_RETRIES = (0.2, 1.0)  # seconds between in-place retries of a deferred send
@@ -182,9 +189,9 @@ class Runner:
                     self._passed.add((job.contact_id, job.step))
                     self._note("skipped", None)
                     continue
-                status, error = self._submit(job, contact, payload)
+                status, error, paused = self._submit(job, contact, payload)
                 outcomes.append((job, status, error))
-                if status == "failed":
+                if paused:
                     refused = f"mailbox paused: {error}"
         finally:
             ledger.mark_many(self.store, outcomes)
@@ -231,7 +238,8 @@ class Runner:
 
     def _submit(
         self, job: SendJob, contact: ContactState, payload: bytes
-    ) -> tuple[str, str | None]:
+    ) -> tuple[str, str | None, bool]:
+        """(ledger status, error, whether the mailbox was paused)."""
         rcpt, utf8 = _envelope(contact.email)
         conn = self._connection(job.mailbox)
         for attempt in range(len(self.retries) + 1):
@@ -242,17 +250,20 @@ class Runner:
                     time.sleep(self.retries[attempt])
                     continue
                 self._note("deferred", f"{contact.email}: deferred ({exc})")
-                return "deferred", str(exc)
+                return "deferred", str(exc), False
             except Rejected as exc:
                 ledger.pause_mailbox(self.store, job.tenant, job.mailbox, str(exc))
                 self._note("failed", f"mailbox {job.mailbox} paused: {exc}")
-                return "failed", str(exc)
+                return "failed", str(exc), True
+            except Unsendable as exc:
+                self._note("failed", f"{contact.email} step {job.step + 1}: {exc}")
+                return "failed", str(exc), False
             except Ambiguous as exc:
                 self._note("ambiguous", f"{contact.email} step {job.step + 1}: {exc}")
-                return "ambiguous", str(exc)
+                return "ambiguous", str(exc), False
             self.progress(f"sent step {job.step + 1} to {contact.email} from {job.mailbox}")
             self._note("sent", None)
-            return "sent", None
+            return "sent", None, False
         raise AssertionError("unreachable")
 
     def _note(self, outcome: str, problem: str | None) -> str:

@@ -47,6 +47,11 @@ class Rejected(SubmissionError):
     """Refused with a 5xx by our own submission server."""
 
 
+class Unsendable(SubmissionError):
+    """This message cannot go through this server (e.g. an SMTPUTF8 address): not retried,
+    and not the mailbox's fault."""
+
+
 class Ambiguous(SubmissionError):
     """The connection failed inside DATA: the message may or may not have been accepted."""
 
@@ -130,6 +135,11 @@ class Submission:
             if self._conn is None:
                 self._conn = self._open()
             conn = self._conn
+            if utf8 and not conn.has_extn("smtputf8"):
+                raise Unsendable(
+                    f"{self._where()} does not offer SMTPUTF8, needed for {recipient}",
+                    stage="mail",
+                )
             options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
             self._fault("mail")
             code, reply = conn.mail(sender, options)

@@ -294,3 +294,42 @@ def test_a_deferred_send_is_retried_after_its_backoff(store: Store, smtp_sink: A
     assert statuses(store) == {"sent": 6} and attempts == 2
     ids = [m.message["Message-ID"] for m in smtp_sink.wait_for(6)]
     assert len(set(ids)) == 6
+
+
+def test_idn_recipients_go_as_punycode_or_smtputf8(
+    store: Store, smtp_sink: Any, tmp_path: Path, make_campaign: Callable[..., Any]
+):
+    seed_mailbox(store, SENDER, smtp_sink.host, smtp_sink.port)
+    path = tmp_path / "idn.csv"
+    path.write_text(
+        "email,first_name\nann@bücher.example,Ann\njosé@example.com,José\nbob@example.com,Bob\n"
+    )
+    import_file(store, path, tenant="acme", list_name="leads")
+    assert Runner(store, make_campaign()).run(once=True).counts == {"sent": 3}
+    got = {m.rcpt_tos[0]: m.message for m in smtp_sink.wait_for(3)}
+    # An IDN domain goes as punycode; a non-ASCII local part needs SMTPUTF8 (offered here).
+    assert set(got) == {"ann@xn--bcher-kva.example", "josé@example.com", "bob@example.com"}
+    assert got["ann@xn--bcher-kva.example"]["To"] == "ann@xn--bcher-kva.example"
+
+
+def test_an_smtputf8_address_on_a_server_without_it_fails_alone():
+    from aiosmtpd.controller import Controller
+
+    from penguinctl.mail.smtp import MailboxAccount, Submission, Unsendable
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        sub = Submission(MailboxAccount(SENDER, "127.0.0.1", port, None, None))
+        with pytest.raises(Unsendable, match="does not offer SMTPUTF8"):
+            sub.send(SENDER, "josé@example.com", b"Subject: x\r\n\r\nx\r\n", utf8=True)
+        # The connection is still usable for the next recipient.
+        assert sub.send(SENDER, "bob@example.com", b"Subject: x\r\n\r\nx\r\n").startswith("OK")
+        sub.close()
+    finally:
+        controller.stop()
