@@ -168,3 +168,22 @@ def test_secrets_are_secret_outputs(sandbox_ws: Any) -> None:
     for r in mocks.registrations:  # the token reaches only the provider resource
         if not r.typ.startswith("pulumi:providers:"):
             assert "tok-SECRET-123" not in repr(r.inputs)
+
+
+def test_powerdns_workspace_parity(sandbox_ws: Any) -> None:
+    """With a PowerDNS instance the records are bound to it: dynamic resources, same parity."""
+    from penguinctl.workspace import ProviderInstance
+
+    sandbox_ws.providers = {
+        **{k: v for k, v in sandbox_ws.providers.items() if k != "cloudflare"},
+        "pdns": ProviderInstance("pdns", "powerdns", {"apiKey": "env:PDNS_KEY"}),
+    }
+    specs = [str(REPO / "examples")]
+    assert _assert_parity(specs, sandbox_ws) == len(expand.expand(spec.load(specs)))
+    resources = program.tenant_resources(specs, "globex", sandbox_ws)
+    mocks = run_program(
+        lambda: program.declare(resources, token=lambda _i: "unused"), stack="tenant-globex"
+    )
+    types = {r.typ for r in mocks.registrations}
+    assert "pulumi-python:dynamic/powerdns:DnsRecord" in types
+    assert not any(t.startswith(("cloudflare:", "pulumi:providers:cloudflare")) for t in types)
