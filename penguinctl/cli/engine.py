@@ -7,6 +7,8 @@ Automation API. Without the Pulumi CLI this fails at once with the install hint.
 
 from __future__ import annotations
 
+import shutil
+from contextlib import nullcontext
 from enum import StrEnum
 from typing import Any
 
@@ -117,8 +119,15 @@ def migrate(
     try:
         from penguinctl.pulumi_engine.orchestrate import shared_sandbox
 
-        runner = AutomationRunner(on_output=out.debug)  # both directions drive Pulumi
-        with shared_sandbox(session.ws):
+        runner: Any
+        if to is EngineName.builtin and shutil.which("pulumi") is None:
+            from penguinctl.pulumi_engine.runner import OfflineRunner
+
+            runner = OfflineRunner(session.store)  # the store mirrors the stacks
+            out.warn("no Pulumi CLI: forgetting the stacks by archiving their state files")
+        else:
+            runner = AutomationRunner(on_output=out.debug)
+        with shared_sandbox(session.ws) if isinstance(runner, AutomationRunner) else nullcontext():
             result = do_migrate(session, to.value, files, runner, target or None)
         if out.mode == "json":
             out.json(result.to_json())

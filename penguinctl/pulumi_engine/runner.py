@@ -157,3 +157,56 @@ class AutomationRunner:
         # `pulumi stack rm --force` removes the stack's state even with resources in it,
         # and deletes nothing in the clouds.
         s.workspace.remove_stack(stack.name, force=True)
+
+
+class OfflineRunner:
+    """Moving ownership *to the built-in engine* without the Pulumi CLI.
+
+    The store already mirrors every Pulumi stack (outputs are synced after each ``up``),
+    so ``outputs`` reads the mirror, and ``forget`` archives the stack's checkpoint in the
+    local file backend (``.pulumi/stacks/<project>/<stack>.json`` and its history and
+    backups) under ``state/pulumi/forgotten/`` — what ``pulumi stack rm --force`` does to
+    a file backend, reversibly. Every other operation needs the CLI.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def outputs(self, stack: StackSpec) -> dict[str, Any]:
+        return {
+            key: {
+                "id": rec.id,
+                "provider": rec.provider,
+                "instance": rec.instance,
+                "attrs": dict(rec.attrs),
+                "outputs": dict(rec.outputs),
+            }
+            for key, rec in self.store.recorded(stack.tenant).items()
+        }
+
+    def forget(self, stack: StackSpec) -> None:
+        import time
+
+        backend = Path(stack.backend_url.removeprefix("file://"))
+        meta = backend / ".pulumi"
+        archive = backend / "forgotten" / f"{stack.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        found = [
+            p
+            for p in (
+                *meta.glob(f"stacks/{PROJECT}/{stack.name}.json*"),
+                *meta.glob(f"stacks/{stack.name}.json*"),  # pre-project layout
+                meta / "history" / PROJECT / stack.name,
+                meta / "backups" / PROJECT / stack.name,
+            )
+            if p.exists()
+        ]
+        for path in found:
+            target = archive / path.relative_to(meta)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(target)
+
+    def _needs_cli(self, stack: StackSpec) -> StackResult:
+        require_cli()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    preview = up = destroy = refresh = _needs_cli

@@ -154,3 +154,45 @@ def test_builtin_paths_import_no_pulumi() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_migrate_to_builtin_without_the_cli(
+    no_pulumi: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records applied by Pulumi block the built-in engine until `engine migrate --to builtin`,
+    which works without a CLI: the store mirrors the stacks; their state files are archived."""
+    from penguinctl.pulumi_engine import orchestrate, runtime
+    from penguinctl.session import Session
+    from tests.pulumi.fake_runner import FakeRunner
+
+    for k, v in no_pulumi.env.items():
+        if k.startswith(("PENGUIN_", "HOME")):
+            monkeypatch.setenv(k, v)
+    root = no_pulumi.root
+    session = Session(str(root))
+    try:
+        orchestrate.up(session, [str(root / "examples")], ["acme"], FakeRunner().expect("up"))
+        n = len(session.store.recorded())
+    finally:
+        session.close()
+        runtime.close()  # the program's session held the in-process sandbox
+    stacks = root / "state" / "pulumi" / ".pulumi" / "stacks" / "penguinctl"
+    stacks.mkdir(parents=True)
+    (stacks / "tenant-acme.json").write_text('{"version": 3, "checkpoint": {}}')
+    (stacks / "tenant-acme.json.bak").write_text("{}")
+
+    r = no_pulumi("plan", "-f", "examples")
+    assert r.code == 1 and "managed by the pulumi engine" in r.err, r
+    assert "engine migrate --to builtin" in r.err, r
+
+    r = no_pulumi("-o", "json", "engine", "migrate", "--to", "builtin", "-f", "examples")
+    assert r.code == 0, r
+    assert json.loads(r.out) == {"to": "builtin", "tenants": {"acme": n}, "config_updated": True}
+    assert not list(stacks.iterdir())  # forgotten: archived, not deleted
+    archived = list((root / "state" / "pulumi" / "forgotten").rglob("tenant-acme.json"))
+    assert len(archived) == 1
+    assert "engine: builtin" in (root / "penguinctl.yaml").read_text()
+    r = no_pulumi("plan", "-f", "examples")
+    assert r.code == 0, r  # the built-in engine owns them now
+    r = no_pulumi("engine", "migrate", "--to", "pulumi", "-f", "examples")
+    assert r.code == 1 and "needs the Pulumi CLI" in r.err, r  # that direction needs Pulumi
