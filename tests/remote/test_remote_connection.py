@@ -180,3 +180,16 @@ def test_facts_of_the_test_host(sshd_server: SshdServer) -> None:
     assert len(remote.history) == 1
     assert facts.root and facts.mem_mb > 0 and facts.hostname
     assert facts.os_id in ("debian", "ubuntu")
+
+
+def test_sudo_path_runs_commands_and_uploads(sshd_server: SshdServer, tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("sudo") is None:
+        pytest.skip("sudo is not installed")
+    # The fixture logs in as root; sudo=True forces the non-root code path through real sudo.
+    remote = Remote(target_of(sshd_server, sudo=True), MemoryPins())
+    assert remote.run(["id", "-u"]).stdout == "0\n"
+    remote.put_files([FileSpec(str(tmp_path / "s.txt"), b"secret $(x)\n", 0o600)])
+    assert (tmp_path / "s.txt").read_bytes() == b"secret $(x)\n"
+    assert all(cmd.startswith("sudo -n -- sh -c ") for cmd in remote.history)
