@@ -126,3 +126,11 @@ def dns_records_served(session: Any) -> list[Check]:
                 )
             )
     return out
+
+
+@register
+def mail_tests(session: Any) -> list[Check]:
+    """MAIL001: in the sandbox, a signed test message per mail domain (penguinctl mail test)."""
+    from penguinctl.mail.mailtest import verify_mail_tests
+
+    return verify_mail_tests(session)

@@ -92,3 +92,43 @@ def sandbox_mail_test(session: Any, domain: str, *, to: str | None = None) -> di
         "ok": all(r["ok"] is not False for r in rows),
         "verdicts": rows,
     }
+
+
+def verify_mail_tests(session: Any) -> list[Any]:
+    """MAIL001 per mail domain with a sender mailbox (sandbox only): the apply ends with a
+    signed test message and its verdicts."""
+    from penguinctl.core.errors import PenguinError
+    from penguinctl.verify import Check
+
+    if not session.ws.sandbox:
+        return []
+    domains = sorted(
+        str(r.attrs.get("domain"))
+        for r in session.store.recorded().values()
+        if r.kind == "mailu_domain"
+    )
+    out = []
+    for domain in domains:
+        try:
+            result = sandbox_mail_test(session, domain)
+        except PenguinError as exc:
+            if "no sender mailbox" in exc.message:
+                continue
+            out.append(Check("MAIL001", "error", domain, exc.message))
+            continue
+        failed = [v["code"] for v in result["verdicts"] if v["ok"] is False]
+        if failed:
+            detail = "; ".join(
+                f"{v['code']} {v['detail']}" for v in result["verdicts"] if v["ok"] is False
+            )
+            out.append(Check("MAIL001", "error", domain, f"mail test failed: {detail}"))
+        else:
+            out.append(
+                Check(
+                    "MAIL001",
+                    "ok",
+                    domain,
+                    f"test message from {result['from']}: DKIM, SPF, DMARC, PTR=HELO green",
+                )
+            )
+    return out

@@ -25,7 +25,7 @@ def test_apply_converges_and_reports(cli) -> None:
     r = cli("apply", "-f", "examples/", "--sandbox", "--yes")
     assert r.code == 0, r
     assert "37 applied, 0 failed, 0 skipped" in r.out
-    assert "verify: 25/25 checks passed" in r.err
+    assert "verify: 28/28 checks passed" in r.err  # 25 DNS + MAIL001 per domain
     assert "Traceback" not in r.err
 
     r = cli("plan", "-f", "examples/", "--detailed-exitcode")
