@@ -140,3 +140,25 @@ def migrate(
                 out.info(f"penguinctl.yaml: engine: {to.value}")
     finally:
         session.close()
+
+
+@app.command()
+def refresh(
+    ctx: typer.Context,
+    files: list[str] = typer.Option([], "--file", "-f", help="The specs (the Pulumi program's)."),
+    target: list[str] = typer.Option(None, "--target", "-t", help="Only these tenants."),
+) -> None:
+    """`pulumi refresh` of every tenant's stack: read live state into Pulumi's (drift)."""
+    from penguinctl.pulumi_engine import orchestrate
+    from penguinctl.pulumi_engine.runner import AutomationRunner
+
+    g = ctx.obj
+    out = g.out()
+    session = g.session(out)
+    try:
+        runner = AutomationRunner(on_output=out.debug)
+        with orchestrate.shared_sandbox(session.ws):
+            report = orchestrate.refresh(session, files, target or None, runner)
+        _show(out, report)
+    finally:
+        session.close()

@@ -35,6 +35,7 @@ def no_pulumi(cli: Any, tmp_path: Path) -> Any:  # noqa: F811
         ("apply", "-f", "examples", "--engine", "pulumi", "--yes"),
         ("destroy", "-t", "acme", "--engine", "pulumi", "--yes"),
         ("engine", "migrate", "--to", "pulumi", "-f", "examples"),
+        ("engine", "refresh", "-f", "examples"),
     ],
 )
 def test_missing_pulumi_cli_is_one_clear_error(no_pulumi: Any, args: tuple[str, ...]) -> None:
@@ -156,6 +157,7 @@ def test_builtin_paths_import_no_pulumi() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.slow
 def test_migrate_to_builtin_without_the_cli(
     no_pulumi: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
