@@ -204,3 +204,19 @@ def test_sandbox_runs_as_a_service_for_pulumi_processes(tmp_path: Path, monkeypa
         assert service.live_service(state) is not None  # someone else's: left running
     finally:
         service.stop(state)
+
+
+def test_set_engine_replaces_or_appends_the_top_level_key(tmp_path: Path) -> None:
+    from penguinctl.pulumi_engine.migrate import set_engine
+
+    cfg = tmp_path / "penguinctl.yaml"
+    cfg.write_text(
+        "kind: Workspace\nengine: builtin   # default\nprofiles:\n  prod:\n    engine: builtin\n"
+    )
+    assert set_engine(cfg, "pulumi")
+    assert cfg.read_text() == (
+        "kind: Workspace\nengine: pulumi\nprofiles:\n  prod:\n    engine: builtin\n"
+    )  # the profile's own key is left alone
+    assert not set_engine(cfg, "pulumi")  # already so: file untouched
+    cfg.write_text("kind: Workspace")
+    assert set_engine(cfg, "pulumi") and cfg.read_text() == "kind: Workspace\nengine: pulumi\n"
