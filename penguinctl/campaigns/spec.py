@@ -153,35 +153,19 @@ class CampaignSpec(SpecModel):
 
 
 def check_campaigns(specs: SpecSet) -> Iterator[Issue]:
-    """Campaigns: the tenant exists; senders are mailboxes of the tenant's mail domains."""
+    """Campaigns: the tenant exists (when the load declares tenants).
+
+    Senders are checked against the *store* by ``campaign plan`` (a mailbox that
+    is not provisioned is reported there): a spec edit that renames a mailbox must
+    not make every other command's load fail.
+    """
     from penguinctl.spec.checks import missing_reference
 
-    owned: dict[str, str] = {}
-    for doc in specs.mail_domains.values():
-        for box in getattr(doc.spec, "mailboxes", []):
-            if box.sender:
-                owned[f"{box.name}@{doc.spec.domain}"] = doc.spec.tenant
     for doc in specs.of("Campaign").values():
-        # A campaign file may be loaded alone (`campaign plan -f c.yaml`): references
-        # are checked against the documents of this load only when it has some.
+        # A campaign file may be loaded alone (`campaign plan -f c.yaml`).
         issue = missing_reference(specs, doc, "spec.tenant", "Tenant", doc.spec.tenant)
         if issue is not None and specs.tenants:
             yield issue
-        if not owned:
-            continue  # no MailDomain in this load: the store decides at run time
-        for index, sender in enumerate(doc.spec.senders):
-            tenant = owned.get(sender)
-            if tenant is None:
-                yield doc.issue(
-                    f"spec.senders[{index}]",
-                    f"sender {sender} is not a sending mailbox of any MailDomain",
-                    hint="list it under a MailDomain's mailboxes (sender: true)",
-                )
-            elif tenant != doc.spec.tenant:
-                yield doc.issue(
-                    f"spec.senders[{index}]",
-                    f"sender {sender} belongs to tenant {tenant}, not {doc.spec.tenant}",
-                )
 
 
 register_kind("Campaign", CampaignSpec, check=check_campaigns)
