@@ -31,7 +31,7 @@ from penguinctl.remote.connection import FileSpec, Pool, Remote, Target
 from penguinctl.remote.errors import CommandFailed
 
 Config = dict[str, list[dict[str, Any]]]
-_pools: dict[int, Pool] = {}
+_pools: dict[int, tuple[Any, Pool]] = {}  # id(store) -> (store, its pool)
 _pools_lock = threading.Lock()
 
 
@@ -125,14 +125,15 @@ def open_ssh(ctx: ProviderContext, server: str, attrs: Mapping[str, Any]) -> Ssh
 
     store = getattr(ctx, "services", {}).get("store")
     with _pools_lock:
-        pool = _pools.get(id(store))
-        if pool is None:
-            pool = _pools[id(store)] = Pool(StorePins(store) if store else MemoryPins())
+        entry = _pools.get(id(store))
+        if entry is None or entry[0] is not store:  # a new store that reuses an old id
+            entry = _pools[id(store)] = (store, Pool(StorePins(store) if store else MemoryPins()))
+        pool = entry[1]
     remote = pool.get(target_for(ctx, server, attrs))
     return SshChannel(remote, server, str(ctx.settings.get("mailu_root", "/mailu")))
 
 
 @atexit.register
 def _close_pools() -> None:
-    for pool in list(_pools.values()):
+    for _, pool in list(_pools.values()):
         pool.close()

@@ -98,7 +98,7 @@ class Remote:
         for attempt in range(t.retries + 1):
             try:
                 return self._connect_once()
-            except (AuthFailed, RemoteError):
+            except RemoteError:  # auth refused, host key changed: retrying cannot help
                 raise
             except (OSError, paramiko.SSHException, EOFError) as exc:
                 reason = _reason(exc, t.connect_timeout)
@@ -210,6 +210,7 @@ class Remote:
         for _i, f in enumerate(files):
             tmp = f"{f.path}.pc-tmp"
             steps.append(join(["mkdir", "-p", "--", f.path.rsplit("/", 1)[0] or "/"]))
+            # GNU head -c reads exactly N bytes from the pipe, leaving the next file's bytes
             steps.append(f"head -c {len(f.data)} > {quote(tmp)}")
             if owner:
                 steps.append(join(["chown", owner, "--", tmp]))

@@ -101,7 +101,7 @@ def test_domain_dkim_and_mailbox_over_ssh_are_idempotent(
     assert host.standins.unexpected() == []
 
     # nothing secret on any command line that ran
-    remote = next(iter(mailu_ssh._pools.values()))._remotes
+    remote = next(iter(mailu_ssh._pools.values()))[1]._remotes
     history = [cmd for r in remote.values() for cmd in r.history]
     assert history and not any(password in c or "BLF-CRYPT" in c or "PRIVATE" in c for c in history)
 
@@ -122,7 +122,7 @@ def test_changed_host_key_stops_the_provider(sshd_server: SshdServer, host: Host
         sshd_server.port,
         Pin("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"),
     )
-    mailu_ssh._pools[id(None)] = Pool(pins)
+    mailu_ssh._pools[id(None)] = (None, Pool(pins))
     attrs = host.attrs(sshd_server, domain="y.example.com", dkim_key=None)
     with pytest.raises(HostKeyChanged):
         MailuDomainProvider().create(host.ctx, "mailu_domain/y.example.com", attrs)
