@@ -119,9 +119,9 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 class UdpStub:
-    """Queries to one server, ``limit`` in flight, ``timeout`` seconds each (one retry)."""
+    """Queries to one server, ``limit`` in flight, ``timeout`` seconds in all (one early retry)."""
 
-    def __init__(self, host: str, port: int, timeout: float, limit: int = 256) -> None:
+    def __init__(self, host: str, port: int, timeout: float, limit: int = 128) -> None:
         self.address = (host, port)
         self.timeout = timeout
         self._limit = asyncio.Semaphore(limit)
@@ -156,7 +156,11 @@ class UdpStub:
                 assert proto.transport is not None
                 proto.transport.sendto(encode(qid, name, rtype))
                 try:
-                    data = await asyncio.wait_for(future, self.timeout / 2)
+                    # A datagram lost on the way (a busy server's full socket buffer) is
+                    # asked again soon; the second try gets the rest of the time.
+                    first = min(0.5, self.timeout / 2)
+                    wait = first if attempt == 0 else self.timeout - first
+                    data = await asyncio.wait_for(future, wait)
                     break
                 except TimeoutError:
                     proto.waiting.pop(qid, None)
