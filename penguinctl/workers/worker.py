@@ -22,67 +22,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from penguinctl.campaigns import db, ledger
+from penguinctl.campaigns import db
 from penguinctl.campaigns.schedule import ContactState, SendJob, SendState
 from penguinctl.campaigns.spec import seconds
 from penguinctl.campaigns.tables import ContactTable, SendTable
-from penguinctl.store.types import utcnow
 from penguinctl.workers.limits import DAY_FULL, Limit, Limits
 
 CAMPAIGN_TTL = 10.0  # s: how long a worker trusts its copy of a campaign's state
 MAX_WAIT = 20.0  # s: longer waits for a slot go back to the queue as a delay
-
-
-def claim(
-    store: Any, job: SendJob, message_id: str, variant: str, stop_on: list[str]
-) -> str | None:
-    """The ledger claim, as ``campaigns.ledger.claim_many`` makes it, for one job.
-
-    An adapter: that function decides "claimed" from the INSERT's ``rowcount``,
-    which SQLAlchemy reports as -1 on PostgreSQL for ``INSERT … ON CONFLICT DO
-    NOTHING`` (the dialect adds ``RETURNING id``), so every claim there reads as
-    "already claimed". Here the inserted row is read back through RETURNING.
-    """
-    sends = db.t(SendTable)
-    with db.writing(store) as conn:
-        why = ledger._refusal(conn, job, stop_on)
-        if why is not None:
-            return why
-        values = {
-            "status": "sending",
-            "runner": ledger.runner_id(),
-            "claimed_at": utcnow(),
-            "error": None,
-        }
-        if job.retry:
-            done = conn.execute(
-                sa.update(sends)
-                .where(
-                    sends.c.campaign_id == job.campaign_id,
-                    sends.c.contact_id == job.contact_id,
-                    sends.c.step == job.step,
-                    sends.c.status == "deferred",
-                )
-                .values(attempts=sends.c.attempts + 1, **values)
-            )
-            return None if done.rowcount == 1 else "already claimed"
-        row = conn.execute(
-            db.insert(store, sends)
-            .values(
-                tenant=job.tenant,
-                campaign_id=job.campaign_id,
-                contact_id=job.contact_id,
-                step=job.step,
-                variant=variant,
-                mailbox=job.mailbox,
-                message_id=message_id,
-                attempts=1,
-                **values,
-            )
-            .on_conflict_do_nothing(index_elements=["campaign_id", "contact_id", "step"])
-            .returning(sends.c.id)
-        ).first()
-        return None if row is not None else "already claimed"
 
 
 def contact_state(store: Any, job: SendJob) -> ContactState | None:
@@ -173,21 +120,12 @@ class SendWorker:
         contact = contact_state(self.store, job)
         if contact is None:
             return "contact deleted"
-        prepared = runner._prepare(job, contact)
-        if prepared is None:
-            return "render error"
-        _job, payload, mid, variant = prepared
-        why = claim(self.store, job, mid, variant, list(spec.stop_on))
-        if why is not None:
-            return f"skipped: {why}"
-        outcome: tuple[str, str | None] = ("ambiguous", "the worker stopped during the send")
-        try:
-            outcome = runner._submit(job, contact, payload)
-        finally:
-            ledger.mark_many(self.store, [(job, *outcome)])
-        if outcome[0] == "sent" and self.on_sent is not None:
+        before = runner.result.counts["sent"]
+        runner.execute(job, contact)  # render, claim (ledger), submit, mark
+        sent = runner.result.counts["sent"] > before
+        if sent and self.on_sent is not None:
             self.on_sent(job.mailbox)
-        return outcome[0]
+        return "sent" if sent else "not sent"
 
 
 def _ms_to_tomorrow() -> int:

@@ -133,6 +133,8 @@ def test_the_daily_cap_is_exact_across_four_workers(
         wait(lambda: queue.depth(broker)["delayed"] == 16, 60, "the over-cap jobs delayed", setup)
     finally:
         broker.close()
+    smtp_sink.wait_for(14, timeout=30)  # granted sends may still be on the wire
+    time.sleep(1.0)  # and nothing more arrives
     per_mailbox = Counter(m.mail_from for m in smtp_sink.messages)
     assert per_mailbox == {"a@acme-outbound.example": 7, "b@acme-outbound.example": 7}
     rows = ledger_rows(setup)
