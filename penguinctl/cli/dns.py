@@ -18,7 +18,7 @@ def check(
     ),
     timeout: float = typer.Option(2.0, "--timeout", help="Seconds per DNS query."),
     wait: float = typer.Option(
-        0.0, "--wait", help="Re-check until no error or this many seconds passed (propagation)."
+        0.0, "--wait", help="After a check with errors, re-check for up to this many seconds."
     ),
     show_ok: bool = typer.Option(False, "--all", help="Also list the checks that passed."),
 ) -> None:
@@ -32,12 +32,14 @@ def check(
     g = ctx.obj
     out = g.out()
     session = g.session(out)
-    deadline = time.monotonic() + max(0.0, wait)
+    deadline: float | None = None
     try:
         while True:
             findings, counts = run_checks(
                 session, domains or (), resolver=resolver, timeout=timeout
             )
+            # The wait starts after the first check (opening the store is not propagation).
+            deadline = deadline or time.monotonic() + max(0.0, wait)
             if counts["error"] == 0 or time.monotonic() >= deadline:
                 break
             out.debug(f"{counts['error']} errors; checking again (--wait)")

@@ -179,3 +179,38 @@ def run_checks(
     route = router(session, found, resolver, timeout)
     findings = asyncio.run(check_all(found, route))
     return findings, summary(findings)
+
+
+class RoutedLookup:
+    """A :class:`penguinctl.mail.verdicts.Lookup` that asks each name where it is served.
+
+    Names in a zone whose DNS instance names its own server (PowerDNS
+    ``settings.nameserver``) go there; the rest (PTRs, other zones) to ``default``.
+    """
+
+    def __init__(self, session: Any, default: Any) -> None:
+        self._session = session
+        self._default = default
+        self._by_server: dict[tuple[str, int], Any] = {}
+
+    def _for(self, name: str) -> Any:
+        server = nameserver_for(self._session, name)
+        if server is None:
+            return self._default
+        if server not in self._by_server:
+            from penguinctl.mail.verdicts import DnsLookup
+
+            self._by_server[server] = DnsLookup(server)
+        return self._by_server[server]
+
+    def txt(self, name: str) -> list[str]:
+        return self._for(name).txt(name)  # type: ignore[no-any-return]
+
+    def addresses(self, name: str) -> list[str]:
+        return self._for(name).addresses(name)  # type: ignore[no-any-return]
+
+    def mx(self, name: str) -> list[str]:
+        return self._for(name).mx(name)  # type: ignore[no-any-return]
+
+    def ptr(self, ip: str) -> list[str]:
+        return self._default.ptr(ip)  # type: ignore[no-any-return]

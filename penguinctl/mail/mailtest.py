@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from penguinctl.core.errors import ConfigError
+from penguinctl.dns.routing import RoutedLookup  # a PowerDNS zone is asked on its server
 from penguinctl.mail.message import Outgoing, compose
 from penguinctl.mail.signing import sign
 from penguinctl.mail.verdicts import DnsLookup, evaluate
@@ -78,7 +79,7 @@ def sandbox_mail_test(session: Any, domain: str, *, to: str | None = None) -> di
         helo=mail_host,
         mail_from=sender,
         tls=False,
-        dns=DnsLookup(tuple(session.sandbox_handle.dns_address)),
+        dns=RoutedLookup(session, DnsLookup(tuple(session.sandbox_handle.dns_address))),
     )
     rows = [v.to_dict() for v in verdicts]
     for row in rows:
