@@ -65,6 +65,7 @@ class SendWorker:
         self._local = threading.local()
         self._campaigns: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._servers: dict[str, tuple[float, str]] = {}
         self.requeue: Callable[[dict[str, Any], int], None] = lambda _p, _ms: None
 
     def _campaign(self, name: str) -> dict[str, Any]:
@@ -90,6 +91,23 @@ class SendWorker:
         runner.campaign["state"] = campaign["state"]
         return runner
 
+    def _limit(self, runner: Any, mailbox: str, spec: Any) -> Limit:
+        """The mailbox's limits (its server from the state: read once per CAMPAIGN_TTL)."""
+        with self._lock:
+            cached = self._servers.get(mailbox)
+        if cached is None or time.monotonic() - cached[0] > CAMPAIGN_TTL:
+            account = runner._account(mailbox)
+            cached = (time.monotonic(), f"{account.host}:{account.port}")
+            with self._lock:
+                self._servers[mailbox] = cached
+        return Limit(
+            mailbox,
+            cached[1],
+            min_gap=seconds(spec.pacing.min_gap),
+            daily_cap=spec.pacing.daily_cap,
+            server_rate=int(spec.pacing.server_rate),
+        )
+
     def __call__(self, payload: dict[str, Any]) -> str:
         job = SendJob(**payload)
         campaign = self._campaign(job.campaign)
@@ -97,14 +115,7 @@ class SendWorker:
             return f"campaign {campaign['state']}"
         spec = campaign["model"]
         runner = self._runner(campaign)
-        account = runner._account(job.mailbox)
-        limit = Limit(
-            job.mailbox,
-            f"{account.host}:{account.port}",
-            min_gap=seconds(spec.pacing.min_gap),
-            daily_cap=spec.pacing.daily_cap,
-            server_rate=int(spec.pacing.server_rate),
-        )
+        limit = self._limit(runner, job.mailbox, spec)
         deadline = time.monotonic() + MAX_WAIT
         while True:
             wait = self.limits.try_acquire(limit)
