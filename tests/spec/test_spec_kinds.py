@@ -29,9 +29,11 @@ def check_widgets(specs: SpecSet) -> Iterator[Issue]:
 
 @pytest.fixture
 def isolated_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Import every declared kind's module first: a module first imported while the
+    # registry is a copy would register into the copy only, and be lost after the test.
+    kinds.all_kinds()
     monkeypatch.setattr(kinds, "_KINDS", dict(kinds._KINDS))
     monkeypatch.setattr(kinds, "_MODULES", dict(kinds._MODULES))
-    kinds.all_kinds()  # the built-ins are registered in the copies too
 
 
 WIDGETS = """\
