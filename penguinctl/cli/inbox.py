@@ -88,3 +88,8 @@ def events(
     ]
     out.table("inbox events", ["when", "mailbox", "kind", "address", "effect", "reason"], rows)
     out.info(", ".join(f"{v} {k}" for k, v in sorted(data["counts"].items())) or "no events")
+    for name, rate in sorted(data["complaint_rates"].items()):
+        out.info(
+            f"campaign {name}: {rate['complaints']} complaint(s) / {rate['sent']} sent "
+            f"= {rate['rate']:.3%}"
+        )
