@@ -1,0 +1,215 @@
+"""4 ``penguinctl worker`` processes vs the in-process runner into Postfix's ``smtp-sink``.
+
+    python bench/workers_send.py                  # 5,000 messages each way
+    python bench/workers_send.py --messages 10000 --workers 4 --threads 2
+
+Measured in the same run, against the same ``smtp-sink`` on loopback:
+
+* ``runner``: ``Runner.run(once=True)`` of a campaign with 8 sender mailboxes, in one
+  process, on a SQLite store (its default; ``bench/campaign_send.py``'s setup), which
+  claims and marks sends in chunks;
+* ``workers``: the same campaign's sends enqueued on Redis (127.0.0.1:6379, a leased
+  database) and sent by N ``penguinctl worker run`` processes sharing a PostgreSQL
+  store (127.0.0.1:5432, a fresh database), each send through the Redis limits
+  (Lua), the ledger claim and mark, and SMTP. Timed from the first enqueue to the
+  last send counted by the workers (they are started, idle, before).
+
+Prints both rates and the ratio; ends with JSON lines. Needs ``smtp-sink``
+(Debian ``postfix``), Redis and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from campaign_send import SENDERS, campaign, smtp_sink  # noqa: E402
+
+ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+PG_BASE = "postgresql://postgres@127.0.0.1:5432"
+
+
+def _spec(tmp: Path) -> Path:
+    spec = tmp / "c.yaml"
+    spec.write_text(
+        "apiVersion: penguinctl/v1\nkind: Campaign\nmetadata: {name: bench}\nspec:\n"
+        f"  tenant: bench\n  senders: {json.dumps(SENDERS)}\n  fromName: Jane\n"
+        "  postalAddress: 1 Main Street, Dallas TX\n"
+        "  unsubscribe: {baseUrl: 'https://u.bench.example'}\n  audience: {list: all}\n"
+        "  pacing: {minGap: 0, dailyCap: 1000000, serverRate: 1000000000}\n"
+        "  steps:\n"
+        "    - subject: 'A question for {{ company }}'\n"
+        "      text: 'Hi {{ first_name }}, does {{ company }} still send from a shared IP?'\n"
+        "      html: '<p>Hi {{ first_name }}, does {{ company }} still send?</p>'\n"
+    )
+    return spec
+
+
+def workers(port: int, n: int, count: int, threads: int, redis_url: str, pg_url: str) -> float:
+    import redis
+
+    from penguinctl.campaigns import ops
+    from penguinctl.campaigns.contacts import import_file
+    from penguinctl.campaigns.schedule import schedule
+    from penguinctl.campaigns.snapshot import load_snapshot
+    from penguinctl.core.resource import Recorded
+    from penguinctl.store import SecretBox, open_store
+    from penguinctl.workers import queue
+
+    tmp = Path(tempfile.mkdtemp())
+    key = os.urandom(32)
+    store = open_store(pg_url, secret_key=SecretBox([key]))
+    for address in SENDERS:
+        store.put(
+            Recorded(
+                key=f"mailu_mailbox/{address}",
+                provider="mailu",
+                tenant="bench",
+                id=address,
+                outputs={"address": address, "smtp_host": "127.0.0.1", "smtp_port": port},
+            )
+        )
+    contacts = tmp / "c.csv"
+    contacts.write_text(
+        "email,first_name,company\n"
+        + "".join(f"person{i}@example.com,P{i},Company {i}\n" for i in range(n))
+    )
+    import_file(store, contacts, tenant="bench", list_name="all")
+    row = ops.record(store, [str(_spec(tmp))], "bench", sandbox=False)
+    due = schedule(load_snapshot(store, row), _now()).due
+    assert len(due) == n, len(due)
+
+    root = tmp / "ws"
+    root.mkdir()
+    (root / "penguinctl.yaml").write_text("apiVersion: penguinctl/v1\nkind: Workspace\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PENGUIN_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        HOME=str(tmp / "home"),
+        PENGUIN_SECRET_KEY=base64.b64encode(key).decode(),
+        PENGUIN_DATABASE_URL=pg_url,
+        PENGUIN_REDIS_URL=redis_url,
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "penguinctl", "worker", "run", "--threads", str(threads)],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(count)
+    ]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + 60
+        while client.hlen("pc:workers") < count:
+            if time.monotonic() > deadline:
+                raise SystemExit("workers did not start")
+            time.sleep(0.1)
+        broker = queue.broker(redis_url)
+        start = time.perf_counter()
+        queue.enqueue(broker, due)
+        while True:
+            sent = sum(int(v) for v in client.hvals("pc:workers:sent"))
+            if sent >= n:
+                break
+            if time.perf_counter() - start > 600:
+                raise SystemExit(f"only {sent} of {n} sent")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        broker.close()
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(30)
+        store.close()
+    return n / elapsed
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _lease_redis() -> tuple[str, object]:
+    from tests.servers import Resp, _lease_redis_db
+
+    client = Resp()
+    db = _lease_redis_db(client, f"bench:{os.getpid()}:{secrets.token_hex(4)}")
+    return f"redis://127.0.0.1:6379/{db}", (client, db)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=5_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import psycopg
+
+    sink, port = smtp_sink()
+    redis_url, (resp, db) = _lease_redis()
+    name = f"penguin_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = psycopg.connect(ADMIN_DSN, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        in_process = campaign(port, args.messages)
+        print(f"  runner (1 process, SQLite)         {in_process:8,.0f} msg/s")
+        scaled = workers(
+            port, args.messages, args.workers, args.threads, redis_url, f"{PG_BASE}/{name}"
+        )
+        print(
+            f"  {args.workers} workers x {args.threads} threads (PostgreSQL) {scaled:8,.0f} msg/s"
+        )
+    finally:
+        sink.terminate()
+        sink.wait()
+        resp("SELECT", db)  # type: ignore[operator]
+        resp("FLUSHDB")  # type: ignore[operator]
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    ratio = scaled / in_process
+    print(f"  ratio workers / runner: {ratio:.2f}")
+    print(
+        json.dumps(
+            {
+                "bench": "workers_send_runner",
+                "messages": args.messages,
+                "msg_per_s": round(in_process, 1),
+            }
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "workers_send",
+                "workers": args.workers,
+                "threads": args.threads,
+                "messages": args.messages,
+                "msg_per_s": round(scaled, 1),
+            }
+        )
+    )
+    print(json.dumps({"bench": "workers_send_ratio", "ratio": round(ratio, 3)}))
+
+
+if __name__ == "__main__":
+    main()
