@@ -58,3 +58,18 @@ def sandbox_ws(tmp_path: Path) -> Workspace:
             "mailu": ProviderInstance("mailu", "mailu"),
         },
     )
+
+
+@pytest.fixture(autouse=True)
+def _current_event_loop() -> None:
+    """Pulumi's runtime asks ``asyncio.get_event_loop()``; an earlier test on the same
+    worker that used ``asyncio.run()`` leaves none set (or a closed one): provide one."""
+    import asyncio
+
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop = policy.get_event_loop()
+        if loop.is_closed():
+            raise RuntimeError("closed")
+    except RuntimeError:
+        policy.set_event_loop(policy.new_event_loop())
