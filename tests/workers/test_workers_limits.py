@@ -52,8 +52,10 @@ def test_the_minimum_gap_holds_across_racing_threads(limits: Limits) -> None:
     times = hammer(limits, limit, threads=8, seconds=0.6)
     assert 8 <= len(times) <= 13
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    # Granted on the Redis clock; observed here after the reply, with thread jitter.
-    assert sum(gaps) / len(gaps) >= 0.045 and min(gaps) >= 0.03
+    # Granted on the Redis clock; observed here after the reply, so one grant's
+    # observation can be delayed towards the next by thread scheduling: only the count
+    # (at most 0.6 s / 0.05 s + 1) and the mean gap are sound to assert.
+    assert sum(gaps) / len(gaps) >= 0.045
 
 
 def test_the_server_rate_counts_every_mailbox_of_the_server(limits: Limits) -> None:
