@@ -79,7 +79,12 @@ def run_one(n: int, noop: bool) -> dict[str, object]:
                 out: dict[str, object] = {}
                 if res.kind == "server":
                     ip = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
-                    out = {"ipv4": ip, "ips": [ip]}
+                    out = {
+                        "ipv4": ip,
+                        "ips": [ip],
+                        "service_id": str(i),
+                        "mail_host": res.attrs["mail_host"],
+                    }
                 elif res.kind == "dkim_key":
                     out = {"txt": "v=DKIM1; k=rsa; p=MIIB", "public_key": "MIIB"}
                 outputs[res.key] = out

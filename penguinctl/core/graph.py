@@ -26,7 +26,10 @@ def check(resources: Iterable[Resource], known: Iterable[str] = ()) -> None:
     outside = set(known)
     issues: list[Issue] = []
     for r in by_key.values():
-        for dep in sorted(r.dependencies()):
+        deps = r.dependencies()
+        if deps <= by_key.keys():  # the common case, without sorting
+            continue
+        for dep in sorted(deps):
             if dep not in by_key and dep not in outside:
                 file, line = _location(r)
                 issues.append(
@@ -37,7 +40,14 @@ def check(resources: Iterable[Resource], known: Iterable[str] = ()) -> None:
                         hint="declare it, or fix the name",
                     )
                 )
-    cycle = find_cycle({k: r.dependencies() & by_key.keys() for k, r in by_key.items()})
+    graph = {k: r.dependencies() & by_key.keys() for k, r in by_key.items()}
+    # Kahn's algorithm is cheaper than a DFS and finds whether there is a cycle; the DFS
+    # runs only then, to name one.
+    try:
+        topo_order(graph)
+        cycle = None
+    except ValueError:
+        cycle = find_cycle(graph)
     if cycle:
         file, line = _location(by_key[cycle[0]])
         issues.append(

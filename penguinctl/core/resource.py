@@ -107,7 +107,7 @@ class Resource:
     sensitive: frozenset[str] = frozenset()
     source: str | None = None  # ``file:line`` of the spec document it came from
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return kind_of(self.key)
 
