@@ -259,6 +259,9 @@ def settle_pending(session: Session) -> int:
         return engine.settle(session.store, session.context, session.progress)
 
 
+_NO_PTR = Recorded("ptr/-", "-", "-", "-")
+
+
 def status(session: Session, tenant: str | None = None) -> dict[str, Any]:
     recorded = session.store.recorded(tenant)
     tenants: dict[str, dict[str, Any]] = {}
@@ -274,6 +277,9 @@ def status(session: Session, tenant: str | None = None) -> dict[str, Any]:
                     "name": rec.attrs.get("name"),
                     "ipv4": rec.outputs.get("ipv4"),
                     "mail_host": rec.attrs.get("mail_host"),
+                    "ptr": (recorded.get("ptr/" + rec.key.split("/", 1)[1]) or _NO_PTR).outputs.get(
+                        "host"
+                    ),
                     "status": rec.status,
                 }
             )

@@ -47,7 +47,10 @@ def status(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", "-t"
         return
     rows = []
     for name, t in sorted(data["tenants"].items()):
-        servers = ", ".join(f"{s['name']} {s['ipv4'] or '?'}" for s in t["servers"])
+        servers = ", ".join(
+            f"{s['name']} {s['ipv4'] or '?'}" + (f" (PTR {s['ptr']})" if s.get("ptr") else "")
+            for s in t["servers"]
+        )
         rows.append([name, t["resources"], servers, ", ".join(sorted(t["domains"]))])
     out.table("Tenants", ["tenant", "resources", "servers", "mail domains"], rows)
     if data["pending"]:

@@ -34,7 +34,8 @@ def test_apply_converges_and_reports(cli) -> None:
 
     status = json.loads(cli("-o", "json", "status").out)
     assert sorted(status["tenants"]) == ["acme", "globex"]
-    assert status["tenants"]["acme"]["servers"][0]["ipv4"].startswith("127.")
+    server = status["tenants"]["acme"]["servers"][0]
+    assert server["ipv4"].startswith("127.") and server["ptr"] == "mail.acme-outbound.example"
 
     runs = json.loads(cli("-o", "json", "history").out)
     assert runs[0]["status"] == "ok" and runs[0]["applied"] == 37 and "@" in runs[0]["user"]
