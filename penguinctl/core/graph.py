@@ -16,11 +16,12 @@ def _location(resource: Resource) -> tuple[str | None, int | None]:
     return (file, int(line)) if line.isdigit() else (resource.source, None)
 
 
-def check(resources: Iterable[Resource], known: Iterable[str] = ()) -> None:
+def check(resources: Iterable[Resource], known: Iterable[str] = ()) -> list[str]:
     """Raise :class:`ValidationFailed` for references to unknown resources and for cycles.
 
     ``known`` are keys that exist outside this set (recorded resources of other
-    tenants), which a reference may point at.
+    tenants), which a reference may point at. Returns the deterministic order
+    (dependencies first) that the check computed anyway.
     """
     by_key = {r.key: r for r in resources}
     outside = set(known)
@@ -43,8 +44,9 @@ def check(resources: Iterable[Resource], known: Iterable[str] = ()) -> None:
     graph = {k: r.dependencies() & by_key.keys() for k, r in by_key.items()}
     # Kahn's algorithm is cheaper than a DFS and finds whether there is a cycle; the DFS
     # runs only then, to name one.
+    order: list[str] = []
     try:
-        topo_order(graph)
+        order = topo_order(graph)
         cycle = None
     except ValueError:
         cycle = find_cycle(graph)
@@ -60,6 +62,7 @@ def check(resources: Iterable[Resource], known: Iterable[str] = ()) -> None:
         )
     if issues:
         raise ValidationFailed(issues)
+    return order
 
 
 def find_cycle(deps: Mapping[str, Iterable[str]]) -> list[str] | None:

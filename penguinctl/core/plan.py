@@ -292,8 +292,7 @@ def diff(
     scope, a recorded resource that no spec declares any more is deleted.
     """
     by_key = {r.key: r for r in desired}
-    graph.check(desired, known=recorded.keys())
-    order = graph.topo_order({k: r.dependencies() & by_key.keys() for k, r in by_key.items()})
+    order = graph.check(desired, known=recorded.keys())
     scope = set(targets) if targets else None
     current = dict(recorded)
     drifted: list[str] = []
