@@ -121,6 +121,7 @@ def test_twenty_servers_with_twenty_percent_faults_converge(tmp_path: Path, seed
         assert store.pending() == []
         # The faults did happen, including lost purchases, and some change failed at first.
         assert sum(emu.injected.values()) >= 10, emu.injected
-        assert runs[0]["failed"] + runs[0]["applied"] == SERVERS
+        # One tenant: its first failure stops new work in it, so some may be skipped.
+        assert runs[0]["failed"] + runs[0]["applied"] + runs[0]["skipped"] == SERVERS
         assert emu.unexpected == []
     store.close()
