@@ -161,30 +161,15 @@ def apply(
             the_plan = _adopting(the_plan, adopt)
         if not the_plan.changes:
             if out.mode == "json":
-                out.json(
-                    {
-                        "run_id": None,
-                        "applied": 0,
-                        "failed": 0,
-                        "skipped": 0,
-                        "interrupted": False,
-                        "outcomes": [],
-                    }
-                )
+                from penguinctl.core.engine import ApplyResult
+
+                out.apply_result(ApplyResult(run_id=None))
             else:
                 out.plan(the_plan)
             _verify(session, out, no_verify)
             return
-        if out.mode == "text":
-            out.plan(the_plan)
-        _confirm(out, yes, "-" in files)
         opts = ops.ApplyOptions(parallelism, keep_going, force, allow_replace, max_new_servers)
-        result = _run_with_signals(session, the_plan, opts, out, "apply")
-        out.apply_result(result)
-        if result.interrupted:
-            raise typer.Exit(130)
-        if not result.ok:
-            raise typer.Exit(1)
+        _confirm_and_run(session, the_plan, opts, out, "apply", yes=yes, stdin_used="-" in files)
         _verify(session, out, no_verify)
     finally:
         session.close()
@@ -219,20 +204,29 @@ def destroy(
         the_plan = ops.make_plan(
             session, files, targets=target or None, destroy=True, stdin=_stdin(files)
         )
-        if out.mode == "text":
-            out.plan(the_plan)
         if not the_plan.changes:
+            if out.mode == "text":
+                out.plan(the_plan)
             return
-        _confirm(out, yes, "-" in files)
         opts = ops.ApplyOptions(parallelism, keep_going, force=force, allow_replace=False)
-        result = _run_with_signals(session, the_plan, opts, out, "destroy")
-        out.apply_result(result)
-        if result.interrupted:
-            raise typer.Exit(130)
-        if not result.ok:
-            raise typer.Exit(1)
+        _confirm_and_run(session, the_plan, opts, out, "destroy", yes=yes, stdin_used="-" in files)
     finally:
         session.close()
+
+
+def _confirm_and_run(
+    session: Any, the_plan: Any, opts: Any, out: Any, command: str, *, yes: bool, stdin_used: bool
+) -> None:
+    """Show the plan, confirm, apply it, report; exit 130 when interrupted, 1 on failures."""
+    if out.mode == "text":
+        out.plan(the_plan)
+    _confirm(out, yes, stdin_used)
+    result = _run_with_signals(session, the_plan, opts, out, command)
+    out.apply_result(result)
+    if result.interrupted:
+        raise typer.Exit(130)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def _confirm(out: Any, yes: bool, stdin_used: bool) -> None:

@@ -36,7 +36,7 @@ class Outcome:
 
 @dataclass
 class ApplyResult:
-    run_id: int
+    run_id: int | None  # None: there was nothing to apply, so no run was recorded
     outcomes: list[Outcome] = field(default_factory=list)
     interrupted: bool = False
 

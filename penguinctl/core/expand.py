@@ -12,7 +12,7 @@ from typing import Any
 
 from penguinctl.core.errors import Issue, ValidationFailed
 from penguinctl.core.resource import Generated, Ref, Resource
-from penguinctl.dns.recipes import mail_domain_records
+from penguinctl.dns.recipes import RecordRecipe, mail_domain_records
 
 
 def expand(specs: Any, *, tenants: Iterable[str] | None = None) -> list[Resource]:
@@ -252,28 +252,16 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
             if extra.name in ("@", "")
             else (extra.name if extra.name.endswith(zone) else f"{extra.name}.{zone}")
         )
-        rel = "@" if fqdn == zone else fqdn.removesuffix("." + zone)
-        key = f"dns_record/{zone}/{extra.type}/{rel}/extra"
-        resources.append(
-            Resource(
-                key=key,
-                provider=_dns_provider(specs, tenant),
-                tenant=tenant,
-                attrs={
-                    "zone": zone,
-                    "name": fqdn,
-                    "type": extra.type,
-                    "content": extra.content,
-                    "ttl": extra.ttl or ttl,
-                    "priority": extra.priority,
-                    "proxied": False,
-                },
-                why="extra record from the spec",
-                instance=dns_instance,
-                depends_on=(f"tenant/{tenant}",),
-                source=src,
-            )
+        recipe = RecordRecipe(
+            zone,
+            fqdn,
+            extra.type,
+            extra.content,
+            "extra record from the spec",
+            priority=extra.priority,
+            tag="extra",
         )
+        resources.append(_record(recipe.key, recipe, extra.ttl or ttl, tenant, dns_instance, src))
     return resources
 
 
@@ -307,12 +295,6 @@ def _domain_index(specs: Any) -> dict[str, tuple[str, str, str]]:
             index[md.domain] = (md.tenant, inst, md.zone)
         _index_cache[:] = [specs, index]
     return _index_cache[1]  # type: ignore[no-any-return]
-
-
-def _dns_provider(specs: Any, tenant: str) -> str:
-    # The DNS provider type follows the instance; without a workspace here, the
-    # engine rewrites it when the instance is a PowerDNS one (see engine._bind).
-    return "cloudflare"
 
 
 def _record(

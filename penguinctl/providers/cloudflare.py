@@ -49,6 +49,7 @@ from penguinctl.providers._cloudflare_records import (
     request_body,
     txt_join,
 )
+from penguinctl.providers._dns_record_checks import record_problems
 
 __all__ = [
     "BatchResult",
@@ -75,24 +76,11 @@ class CloudflareRecordProvider(Provider):
     # -- pure ------------------------------------------------------------------------------
 
     def check(self, attrs: Mapping[str, Any]) -> list[str]:
-        problems = []
+        problems = record_problems(attrs, canonical=canonical, types=TYPES, vendor="Cloudflare")
         rtype = str(attrs.get("type", "")).upper()
-        zone = canonical(rtype, "zone", attrs.get("zone")) or ""
-        name = canonical(rtype, "name", attrs.get("name")) or ""
-        if rtype not in TYPES:
-            problems.append(f"record type {rtype or '(none)'} is not supported on Cloudflare here")
-        if not zone or not (name == zone or name.endswith("." + zone)):
-            problems.append(f"name {name!r} is not inside zone {zone!r}")
-        if not name.isascii():
-            problems.append(f"name {name!r} must be in punycode (xn--…)")
-        if not isinstance(attrs.get("content"), str) or not attrs.get("content"):
-            problems.append("content is required")
         ttl = attrs.get("ttl", 1)
         if not isinstance(ttl, int) or not (ttl == 1 or 60 <= ttl <= 86400):
             problems.append("ttl must be 1 (automatic) or 60..86400 seconds")
-        prio = attrs.get("priority")
-        if rtype == "MX" and (not isinstance(prio, int) or not 0 <= prio <= 65535):
-            problems.append("MX records need a priority between 0 and 65535")
         if attrs.get("proxied") and rtype not in PROXIABLE:
             problems.append(f"{rtype} records cannot be proxied (only A, AAAA and CNAME)")
         return problems

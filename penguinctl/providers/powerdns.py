@@ -33,6 +33,7 @@ from typing import Any
 from penguinctl.core.errors import Conflict, NotFound, ProviderError
 from penguinctl.core.provider import Created, DiffResult, Observed, Provider, ProviderContext
 from penguinctl.providers import _powerdns_records as rec
+from penguinctl.providers._dns_record_checks import record_problems
 from penguinctl.providers._powerdns_client import PowerDNSClient, rrset_lock
 
 
@@ -47,24 +48,12 @@ class PowerDNSRecordProvider(Provider):
     # -- pure ------------------------------------------------------------------------------
 
     def check(self, attrs: Mapping[str, Any]) -> list[str]:
-        problems = []
-        rtype = str(attrs.get("type", "")).upper()
-        zone = rec.canonical(rtype, "zone", attrs.get("zone")) or ""
-        name = rec.canonical(rtype, "name", attrs.get("name")) or ""
-        if rtype not in rec.TYPES:
-            problems.append(f"record type {rtype or '(none)'} is not supported on PowerDNS here")
-        if not zone or not (name == zone or name.endswith("." + zone)):
-            problems.append(f"name {name!r} is not inside zone {zone!r}")
-        if not name.isascii():
-            problems.append(f"name {name!r} must be in punycode (xn--…)")
-        if not isinstance(attrs.get("content"), str) or not attrs.get("content"):
-            problems.append("content is required")
+        problems = record_problems(
+            attrs, canonical=rec.canonical, types=rec.TYPES, vendor="PowerDNS"
+        )
         ttl = attrs.get("ttl", 1)
         if not isinstance(ttl, int) or not 1 <= ttl <= 2**31 - 1:
             problems.append("ttl must be a positive number of seconds (1 = 300 s)")
-        prio = attrs.get("priority")
-        if rtype == "MX" and (not isinstance(prio, int) or not 0 <= prio <= 65535):
-            problems.append("MX records need a priority between 0 and 65535")
         if attrs.get("proxied"):
             problems.append("PowerDNS cannot proxy records (proxied must be false)")
         return problems
