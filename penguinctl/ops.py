@@ -44,7 +44,12 @@ def desired(
     stdin: TextIO | None = None,
 ) -> list:
     specs = load_specs(sources, stdin)
-    resources = expand.expand(specs, tenants=targets or None)
+    pools = None
+    if specs.of("IpPool"):  # keep the sending-IP assignments the last apply recorded
+        from penguinctl.spec.pools import POOL_KIND, recorded_assignments
+
+        pools = recorded_assignments(session.store.recorded(kind=POOL_KIND))
+    resources = expand.expand(specs, tenants=targets or None, pools=pools)
     return [_bind(session, r) for r in resources]
 
 
@@ -267,7 +272,7 @@ def status(session: Session, tenant: str | None = None) -> dict[str, Any]:
     tenants: dict[str, dict[str, Any]] = {}
     for rec in recorded.values():
         t = tenants.setdefault(
-            rec.tenant, {"resources": 0, "kinds": {}, "servers": [], "domains": []}
+            rec.tenant, {"resources": 0, "kinds": {}, "servers": [], "domains": [], "pools": []}
         )
         t["resources"] += 1
         t["kinds"][rec.kind] = t["kinds"].get(rec.kind, 0) + 1
@@ -285,6 +290,17 @@ def status(session: Session, tenant: str | None = None) -> dict[str, Any]:
             )
         if rec.kind == "mailu_domain":
             t["domains"].append(rec.attrs.get("domain"))
+        if rec.kind == "ip_pool":  # which domain sends from which IP
+            members = rec.outputs.get("members") or {}
+            t["pools"].append(
+                {
+                    "name": rec.attrs.get("name"),
+                    "assignment": {
+                        domain: {"server": server, "ip": members.get(server)}
+                        for domain, server in (rec.outputs.get("assignment") or {}).items()
+                    },
+                }
+            )
     return {
         "workspace": str(session.ws.root),
         "profile": session.ws.profile,

@@ -53,6 +53,14 @@ def status(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", "-t"
         )
         rows.append([name, t["resources"], servers, ", ".join(sorted(t["domains"]))])
     out.table("Tenants", ["tenant", "resources", "servers", "mail domains"], rows)
+    pools = [
+        [name, pool["name"], domain, f"{a['server']} {a['ip'] or '?'}"]
+        for name, t in sorted(data["tenants"].items())
+        for pool in t["pools"]
+        for domain, a in pool["assignment"].items()
+    ]
+    if pools:
+        out.table("Sending-IP pools", ["tenant", "pool", "domain", "sends from"], pools)
     if data["pending"]:
         out.warn(
             f"{data['pending']} change(s) pending from an interrupted run; `apply` settles them"

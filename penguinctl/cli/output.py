@@ -142,9 +142,18 @@ class Output:
         if self.verbosity < 0:
             return
         for f in change.fields:
+            forces = " [magenta](forces replacement)[/]" if f.name in change.replaces else ""
+            if isinstance(f.before, dict) and isinstance(f.after, dict):
+                # A mapping (a pool's assignment) shows the entries that change, not
+                # two truncated copies of itself.
+                for k in sorted(set(f.before) | set(f.after), key=str):
+                    old, new = f.before.get(k), f.after.get(k)
+                    if old != new:
+                        shown = f"{_short(old)} → {_short(new)}"
+                        self.out.print(f"    {_esc(f.name)}.{_esc(str(k))}: {_esc(redact(shown))}")
+                continue
             before = "" if change.action == "create" else f"{_short(f.before)} → "
             after = "" if change.action == "delete" else _short(f.after)
-            forces = " [magenta](forces replacement)[/]" if f.name in change.replaces else ""
             self.out.print(f"    {_esc(f.name)}: {_esc(redact(before + after))}{forces}")
 
     def _plan_notes(self, plan: Any) -> None:

@@ -6,7 +6,7 @@ same resources in the same order, which the plan's checksum relies on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -15,12 +15,20 @@ from penguinctl.core.resource import Generated, Ref, Resource
 from penguinctl.dns.recipes import RecordRecipe, mail_domain_records
 
 
-def expand(specs: Any, *, tenants: Iterable[str] | None = None) -> list[Resource]:
+def expand(
+    specs: Any,
+    *,
+    tenants: Iterable[str] | None = None,
+    pools: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[Resource]:
     """Expand a :class:`~penguinctl.spec.SpecSet` into resources.
 
-    ``tenants`` limits the result to those tenants (``--target``).
+    ``tenants`` limits the result to those tenants (``--target``). ``pools`` is the
+    sending-IP assignment the last apply recorded (pool -> {domain: server}, from
+    :func:`penguinctl.spec.pools.recorded_assignments`): it keeps assignments stable.
     """
     wanted = set(tenants) if tenants is not None else None
+    assigned = _pool_assignments(specs, pools)
     out: dict[str, Resource] = {}
 
     def add(resource: Resource) -> None:
@@ -51,10 +59,15 @@ def expand(specs: Any, *, tenants: Iterable[str] | None = None) -> list[Resource
         if doc.spec.provider == "hostwinds":  # an existing server's PTR is its owner's to set
             add(_ptr(name, doc, specs))
 
+    for name, doc in specs.of("IpPool").items():
+        add(_ip_pool(name, doc, assigned[name]))
+
     for _name, doc in specs.mail_domains.items():
-        for resource in _mail_domain(doc, specs):
+        for resource in _mail_domain(doc, specs, assigned):
             add(resource)
 
+    for resource in _orphan_mail_hosts(specs, out):
+        add(resource)
     _ptr_after_forward(out)
     if wanted is not None:
         unknown = wanted - {r.tenant for r in out.values()}
@@ -131,6 +144,37 @@ def _ptr(name: str, doc: Any, specs: Any) -> Resource:
     )
 
 
+def _orphan_mail_hosts(specs: Any, out: Mapping[str, Resource]) -> list[Resource]:
+    """A and HELO-SPF records of mail hosts that no domain the server serves emitted.
+
+    A mail domain publishes its server's host records when the host is inside its
+    zone. A server whose host lies in the zone of *another* of the tenant's domains
+    (``mail2.acme.example`` serving only ``acme-two.example``, as a pool may assign)
+    still needs them: they go to the nearest such zone, with that domain's DNS settings.
+    """
+    from penguinctl.dns.recipes import mail_host_records
+
+    zones: dict[tuple[str, str], Any] = {}
+    for md in specs.mail_domains.values():
+        zones.setdefault((md.spec.tenant, md.spec.zone), md.spec)
+    found = []
+    for name, doc in specs.servers.items():
+        host, tenant = doc.spec.mail_host, doc.spec.tenant
+        labels = host.split(".")
+        for i in range(1, len(labels) - 1):  # nearest enclosing zone first
+            spec = zones.get((tenant, ".".join(labels[i:])))
+            if spec is None:
+                continue
+            recipes = mail_host_records(spec.zone, host, f"server/{name}")
+            if recipes[0].key not in out:
+                instance = spec.dns.instance or _tenant_instance(specs, tenant, "dns")
+                found += [
+                    _record(r.key, r, spec.dns.ttl, tenant, instance, doc.source) for r in recipes
+                ]
+            break
+    return found
+
+
 def _ptr_after_forward(out: dict[str, Resource]) -> None:
     """A PTR is set only once the forward A record of its host exists (when one is managed)."""
     ptrs = [r for r in out.values() if r.kind == "ptr"]
@@ -159,12 +203,46 @@ def _mailu_ssh(server_key: str, server: Any) -> dict[str, Any]:
     }
 
 
-def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
+def _pool_assignments(
+    specs: Any, recorded: Mapping[str, Mapping[str, str]] | None
+) -> dict[str, dict[str, str]]:
+    if not specs.of("IpPool"):
+        return {}
+    from penguinctl.spec.pools import assignments
+
+    return assignments(specs, recorded)
+
+
+def _ip_pool(name: str, doc: Any, assignment: Mapping[str, str]) -> Resource:
+    """A sending-IP pool: its members' IPs and which domain sends from which.
+
+    The assignment is an attribute (so changing it is an update the plan shows) and,
+    resolved against the members' IPs, the outputs ``ips:<domain>`` that SPF uses.
+    """
+    spec = doc.spec
+    return Resource(
+        key=f"ip_pool/{name}",
+        provider="local",
+        tenant=spec.tenant,
+        attrs={
+            "name": name,
+            "members": {s: Ref(f"server/{s}", "ipv4") for s in spec.servers},
+            "assignment": dict(assignment),
+        },
+        why=f"sending-IP pool over {len(spec.servers)} server(s): "
+        f"{len(assignment)} domain(s) spread, pins kept, stable as domains are added",
+        depends_on=(f"tenant/{spec.tenant}", *(f"server/{s}" for s in spec.servers)),
+        source=doc.source,
+    )
+
+
+def _mail_domain(doc: Any, specs: Any, assigned: Mapping[str, Mapping[str, str]]) -> list[Resource]:
     spec = doc.spec
     tenant = spec.tenant
     domain = spec.domain
-    server_key = f"server/{spec.server}"
-    server = specs.servers[spec.server].spec
+    server_name = spec.server or assigned[spec.pool][domain]
+    server_key = f"server/{server_name}"
+    server = specs.servers[server_name].spec
     selector = spec.dkim.selector
     dns = spec.dns
     zone = (dns.zone if dns and dns.zone else None) or domain
@@ -196,7 +274,7 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
             provider="mailu",
             tenant=tenant,
             attrs={
-                "server": spec.server,
+                "server": server_name,
                 "domain": domain,
                 "dkim_selector": selector,
                 "dkim_key": dkim_key,
@@ -216,7 +294,7 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
                 provider="mailu",
                 tenant=tenant,
                 attrs={
-                    "server": spec.server,
+                    "server": server_name,
                     "address": address,
                     "display_name": box.display_name or box.name,
                     "quota_mb": box.quota_mb,
@@ -237,6 +315,7 @@ def _mail_domain(doc: Any, specs: Any) -> list[Resource]:
         zone=zone,
         mail_host=server.mail_host,
         server_key=server_key,
+        sending_ips=Ref(f"ip_pool/{spec.pool}", f"ips:{domain}") if spec.server is None else None,
         dkim_key=dkim_key,
         selector=selector,
         mailu_domain_key=mailu_key,

@@ -26,6 +26,7 @@ from penguinctl.core.resource import (
     digest,
     from_jsonable,
     to_jsonable,
+    walk_refs,
 )
 
 PLAN_SCHEMA = 1
@@ -346,6 +347,13 @@ def diff(
         action = "replace" if result.replaces else "update"
         if action == "replace":
             pending_outputs.add(key)
+        elif provider.outputs_follow_attrs:
+            # Dependents see the outputs this update will produce (a moved pool
+            # domain's SPF shows its new IP), or wait for apply if they are unknown.
+            if any(True for _ in walk_refs(after)):
+                pending_outputs.add(key)
+            else:
+                current[key] = replace(rec, outputs=dict(provider.planned_outputs(after)))
         changes.append(
             Change(
                 action,

@@ -108,7 +108,10 @@ class Provider(ABC):
     * ``replace_fields``: attributes whose change needs a new object;
     * ``ignore_fields``: desired attributes not compared against live state
       (write-only values such as a generated password);
-    * ``protected``: deletion needs ``--force`` (servers cost money and warm-up).
+    * ``protected``: deletion needs ``--force`` (servers cost money and warm-up);
+    * ``outputs_follow_attrs``: the outputs are a pure function of the attributes
+      (local bookkeeping such as a sending-IP pool), so the plan can show what an
+      update does to resources that refer to them (:meth:`planned_outputs`).
     """
 
     type: ClassVar[str]
@@ -117,12 +120,18 @@ class Provider(ABC):
     ignore_fields: ClassVar[frozenset[str]] = frozenset()
     protected: ClassVar[bool] = False
     supports_list: ClassVar[bool] = False
+    outputs_follow_attrs: ClassVar[bool] = False
 
     # -- check / diff: pure, no I/O --------------------------------------------------
 
     def check(self, attrs: Mapping[str, Any]) -> list[str]:
         """Return problems with the desired attributes (empty when valid). No I/O."""
         return []
+
+    def planned_outputs(self, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The outputs that resolved ``attrs`` will produce; only called when
+        ``outputs_follow_attrs`` is set. Pure, no I/O."""
+        raise NotImplementedError
 
     def diff(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> DiffResult:
         """Compare recorded (or live) attributes with desired ones. No I/O.

@@ -117,7 +117,7 @@ class Resource:
 
     def refs(self) -> Iterator[Ref]:
         """Every reference in the attributes (nested lists and dicts included)."""
-        yield from _walk_refs(self.attrs)
+        yield from walk_refs(self.attrs)
 
     def dependencies(self) -> frozenset[str]:
         """Explicit dependencies plus the producers of every reference (computed once)."""
@@ -133,7 +133,8 @@ class Resource:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _walk_refs(value: Any) -> Iterator[Ref]:
+def walk_refs(value: Any) -> Iterator[Ref]:
+    """Every :class:`Ref` inside ``value`` (nested lists and mappings included)."""
     # Plain type checks first: abc Mapping checks dominate large plans otherwise.
     if isinstance(value, _SCALARS):
         return
@@ -142,11 +143,11 @@ def _walk_refs(value: Any) -> Iterator[Ref]:
     elif isinstance(value, (dict, Mapping)):
         for v in value.values():
             if not isinstance(v, _SCALARS):
-                yield from _walk_refs(v)
+                yield from walk_refs(v)
     elif isinstance(value, (list, tuple)):
         for v in value:
             if not isinstance(v, _SCALARS):
-                yield from _walk_refs(v)
+                yield from walk_refs(v)
 
 
 def resolve(value: Any, lookup: Any) -> Any:

@@ -71,6 +71,7 @@ def mail_domain_records(
     zone: str,
     mail_host: str,
     server_key: str,
+    sending_ips: Ref | None = None,
     dkim_key: str,
     selector: str,
     mailu_domain_key: str,
@@ -87,6 +88,8 @@ def mail_domain_records(
     null-MX and ``v=spf1 -all``.
     """
     includes = "".join(f" include:{inc}" for inc in spf.include)
+    # A pooled domain's SPF lists the IP its pool assigned; else every IP of its server.
+    spf_source = sending_ips or Ref(server_key, "ips")
     records = [
         RecordRecipe(
             zone,
@@ -103,9 +106,16 @@ def mail_domain_records(
             domain,
             "TXT",
             Ref(
-                server_key, "ips", template="v=spf1 {}" + includes + f" {spf.policy}", each="ip4:{}"
+                spf_source.key,
+                spf_source.output,
+                template="v=spf1 {}" + includes + f" {spf.policy}",
+                each="ip4:{}",
             ),
-            f"SPF: only the sending IPs of {mail_host} may send as {domain} ({spf.policy})",
+            (
+                f"SPF: only the sending IPs of {mail_host} may send as {domain} ({spf.policy})"
+                if sending_ips is None
+                else f"SPF: only the pool IP assigned to {domain} may send as it ({spf.policy})"
+            ),
             tag="spf",
         ),
         RecordRecipe(
@@ -137,28 +147,30 @@ def mail_domain_records(
         )
     )
     if in_zone(mail_host, zone):
-        records.append(
-            RecordRecipe(
-                zone,
-                mail_host,
-                "A",
-                Ref(server_key, "ipv4"),
-                f"{mail_host} resolves to its server, never proxied: "
-                "the HELO name must match the PTR",
-            )
-        )
-        records.append(
-            RecordRecipe(
-                zone,
-                mail_host,
-                "TXT",
-                "v=spf1 a -all",
-                f"SPF for the HELO name {mail_host}: bounces and DSNs from it pass SPF",
-                tag="spf",
-            )
-        )
+        records.extend(mail_host_records(zone, mail_host, server_key))
     records.extend(_never_send(zone, never_send))
     return records
+
+
+def mail_host_records(zone: str, mail_host: str, server_key: str) -> list[RecordRecipe]:
+    """The A record of a server's mail host (its HELO name) and that name's own SPF."""
+    return [
+        RecordRecipe(
+            zone,
+            mail_host,
+            "A",
+            Ref(server_key, "ipv4"),
+            f"{mail_host} resolves to its server, never proxied: the HELO name must match the PTR",
+        ),
+        RecordRecipe(
+            zone,
+            mail_host,
+            "TXT",
+            "v=spf1 a -all",
+            f"SPF for the HELO name {mail_host}: bounces and DSNs from it pass SPF",
+            tag="spf",
+        ),
+    ]
 
 
 def _report_authorisations(

@@ -29,13 +29,17 @@ def server_files(
 ) -> tuple[dict[str, Any], list[RenderedFile]]:
     """(template context, files) for ``server``."""
     from penguinctl.core import expand
+    from penguinctl.spec.pools import POOL_KIND, domain_servers, recorded_assignments
 
     doc = specs.servers.get(server)
     if doc is None:
         known = ", ".join(sorted(specs.servers)) or "none"
         raise ConfigError(f"no Server {server!r} in the specs", hint=f"servers: {known}")
     tenant = doc.spec.tenant
-    domains = [d.spec for d in specs.mail_domains.values() if d.spec.server == server]
+    served = domain_servers(
+        specs, recorded_assignments(session.store.recorded(kind=POOL_KIND))
+    )  # a pooled domain is served where its pool assigned it
+    domains = [d.spec for d in specs.mail_domains.values() if served.get(d.spec.domain) == server]
     instance = session.ws.instance("mailu", expand._tenant_instance(specs, tenant, "mailu"))
     recorded = session.store.get(f"server/{server}")
     bind_ip = None

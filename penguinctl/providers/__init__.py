@@ -4,6 +4,7 @@ from penguinctl.core.registry import register
 
 register("tenant", "tenant", "penguinctl.providers.tenant:TenantProvider")
 register("local", "dkim_key", "penguinctl.providers.dkim:DkimKeyProvider")
+register("local", "ip_pool", "penguinctl.providers.ip_pool:IpPoolProvider")
 register("mailu", "mailu_domain", "penguinctl.providers.mailu:MailuDomainProvider")
 register("mailu", "mailu_mailbox", "penguinctl.providers.mailu:MailuMailboxProvider")
 register("cloudflare", "dns_record", "penguinctl.providers.cloudflare:CloudflareRecordProvider")

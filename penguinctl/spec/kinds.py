@@ -38,6 +38,7 @@ _MODULES: dict[str, str] = {
     "Tenant": "penguinctl.spec.builtin",
     "Server": "penguinctl.spec.builtin",
     "MailDomain": "penguinctl.spec.builtin",
+    "IpPool": "penguinctl.spec.builtin",
     "Campaign": "penguinctl.campaigns.spec",
 }
 

@@ -176,12 +176,48 @@ class ExtraRecord(SpecModel):
         return self
 
 
+class IpPoolSpec(SpecModel):
+    """A named set of sending IPs across a tenant's servers (for now: each server's IPv4).
+
+    Mail domains that name the pool are spread evenly over its IPs; ``assign`` pins a
+    domain to a server's IP. An assignment, once applied, stays put when domains are
+    added (see :mod:`penguinctl.spec.pools`).
+    """
+
+    tenant: str
+    servers: list[str] = Field(min_length=1)
+    assign: dict[Domain, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique(self) -> IpPoolSpec:
+        seen: dict[str, int] = {}
+        problems: list[tuple[Loc, str, bool]] = []
+        for index, server in enumerate(self.servers):
+            first = seen.setdefault(server, index)
+            if first != index:
+                problems.append(
+                    (
+                        ("servers", index),
+                        f"server '{server}' is listed twice (servers[{first}])",
+                        False,
+                    )
+                )
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+
 class MailDomainSpec(SpecModel):
-    """A sending domain of a tenant, served by one of the tenant's servers."""
+    """A sending domain of a tenant, served by one of the tenant's servers.
+
+    Exactly one of ``server`` (this server's IP sends) or ``pool`` (an
+    :class:`IpPoolSpec` decides which IP, hence which server) is given.
+    """
 
     tenant: str
     domain: Domain
-    server: str
+    server: str | None = None
+    pool: str | None = None
     dns: DnsSettings = Field(default_factory=DnsSettings)
     dkim: DkimSettings = Field(default_factory=DkimSettings)
     spf: SpfSettings = Field(default_factory=SpfSettings)
@@ -199,6 +235,16 @@ class MailDomainSpec(SpecModel):
     @model_validator(mode="after")
     def _consistency(self) -> MailDomainSpec:
         problems: list[tuple[Loc, str, bool]] = []
+        if self.server is None and self.pool is None:
+            problems.append(
+                (
+                    ("server",),
+                    "missing required field 'server' (or 'pool': a sending-IP pool)",
+                    True,
+                )
+            )
+        elif self.server is not None and self.pool is not None:
+            problems.append((("pool",), "give either 'server' or 'pool', not both", False))
         zone = self.dns.zone
         if zone is not None and self.domain != zone and not self.domain.endswith("." + zone):
             problems.append(

@@ -117,13 +117,18 @@ class Store(SecretsMixin):
 
     # -- resources ------------------------------------------------------------
 
-    def recorded(self, tenant: str | None = None) -> dict[str, Recorded]:
+    def recorded(
+        self, tenant: str | None = None, *, kind: str | None = None
+    ) -> dict[str, Recorded]:
+        """Recorded resources by key, optionally of one tenant and/or one kind."""
         # Core rows, not ORM objects: a 40,000-resource plan reads them all, and ORM
         # identity-map bookkeeping tripled the time.
         t = table(ResourceTable)
         query = sa.select(t).order_by(t.c.key)
         if tenant is not None:
             query = query.where(t.c.tenant == tenant)
+        if kind is not None:  # keys are "kind/name": a range scan on the primary key
+            query = query.where(t.c.key >= kind + "/", t.c.key < kind + "0")
         with self._engine.connect() as conn:
             return {
                 row.key: Recorded(

@@ -28,6 +28,7 @@ def test_schema_structure_covers_every_kind() -> None:
         "#/$defs/TenantDocument",
         "#/$defs/ServerDocument",
         "#/$defs/MailDomainDocument",
+        "#/$defs/IpPoolDocument",
         "#/$defs/CampaignDocument",  # declared by penguinctl.campaigns.spec
     ]
     server = schema["$defs"]["ServerDocument"]
