@@ -9,6 +9,8 @@ Stack configuration (namespace ``penguinctl``):
   found by walking up from the project directory);
 * ``zoneIds``: optional map zone name → Cloudflare zone id (skips the zone lookup);
 * ``imports``: map key → vendor id of objects to adopt (set by ``engine migrate``);
+* ``ipPools``: map pool → {domain: server}, the recorded sending-IP assignments
+  (set by penguinctl from its store) that expansion keeps;
 * ``credential.<instance>.<name>``: a credential as a stack secret; without it the
   workspace's reference (``env:``/``file:``) is resolved, never written into config.
 """
@@ -39,6 +41,7 @@ def settings() -> dict[str, Any]:
         "workspace": cfg.get("workspace") or os.environ.get("PENGUIN_WORKSPACE"),
         "zone_ids": dict(cfg.get_object("zoneIds") or {}),
         "imports": dict(cfg.get_object("imports") or {}),
+        "pools": dict(cfg.get_object("ipPools") or {}),
     }
 
 
@@ -48,7 +51,7 @@ def main() -> program.Declared:
     conf = settings()
     ws = load(conf["workspace"], cwd=Path.cwd())
     specs = [str(p if Path(p).is_absolute() else ws.root / p) for p in conf["specs"]]
-    resources = program.tenant_resources(specs, conf["tenant"], ws)
+    resources = program.tenant_resources(specs, conf["tenant"], ws, pools=conf["pools"])
     cfg = pulumi.Config("penguinctl")
 
     def token(instance: str) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,15 @@ from penguinctl.core.errors import ConfigError
 from penguinctl.pulumi_engine.tokens import stack_name
 
 
-def export_stack(ws: Any, tenant: str, sources: Sequence[str], directory: Path) -> list[str]:
+def export_stack(
+    ws: Any,
+    tenant: str,
+    sources: Sequence[str],
+    directory: Path,
+    pools: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[str]:
+    """Write the project; ``pools`` (the recorded sending-IP assignments) go into the
+    stack config so the team's runs keep every domain on its IP."""
     from penguinctl import __version__, spec
     from penguinctl.pulumi_engine.orchestrate import program_dir
 
@@ -69,6 +77,13 @@ def export_stack(ws: Any, tenant: str, sources: Sequence[str], directory: Path) 
         "  penguinctl:specs: specs",
         f"  penguinctl:credentialRefs: {json.dumps(refs, sort_keys=True)}",
     ]
+    mine = {
+        name: dict(assignment)
+        for name, assignment in (pools or {}).items()
+        if name in specs.of("IpPool") and specs.of("IpPool")[name].spec.tenant == tenant
+    }
+    if mine:
+        lines.append(f"  penguinctl:ipPools: {json.dumps(json.dumps(mine, sort_keys=True))}")
     write(f"Pulumi.{stack_name(tenant)}.yaml", "\n".join(lines) + "\n")
     return written
 

@@ -120,8 +120,20 @@ def owned_elsewhere(recorded: Mapping[str, Recorded], engine: str, tenants: Sequ
         )
 
 
+def pool_config(store: Any) -> dict[str, dict[str, str]]:
+    """The recorded sending-IP assignments, for the ``ipPools`` stack config: the
+    program keeps them, as the built-in engine does (stable when domains are added)."""
+    from penguinctl.spec.pools import POOL_KIND, recorded_assignments
+
+    return recorded_assignments(store.recorded(kind=POOL_KIND))
+
+
 def stack_spec(
-    ws: Any, tenant: str, sources: Sequence[str], imports: Mapping[str, str] | None = None
+    ws: Any,
+    tenant: str,
+    sources: Sequence[str],
+    imports: Mapping[str, str] | None = None,
+    pools: Mapping[str, Mapping[str, str]] | None = None,
 ) -> StackSpec:
     specs = [str(Path(s).resolve()) for s in sources]
     config = {
@@ -131,6 +143,10 @@ def stack_spec(
     }
     if imports:
         config["penguinctl:imports"] = json.dumps(dict(imports), sort_keys=True)
+    if pools:
+        config["penguinctl:ipPools"] = json.dumps(
+            {name: dict(a) for name, a in pools.items()}, sort_keys=True
+        )
     # The language host must run the interpreter that has penguinctl installed.
     env = {"PENGUIN_WORKSPACE": str(ws.root), "PULUMI_PYTHON_CMD": sys.executable}
     if ws.sandbox:
@@ -193,8 +209,10 @@ def preview(
     owned_elsewhere(session.store.recorded(), PULUMI, tenants)
     report = EngineReport("preview")
     prepare_project(session.ws)
+    pools = pool_config(session.store)
     for tenant in tenants:
-        report.tenants[tenant] = runner.preview(stack_spec(session.ws, tenant, sources)).changes
+        spec = stack_spec(session.ws, tenant, sources, pools=pools)
+        report.tenants[tenant] = runner.preview(spec).changes
     return report
 
 
@@ -233,8 +251,9 @@ def _run(
         status = "failed"
         try:
             prepare_project(session.ws)
+            pools = pool_config(store)
             for tenant in tenants:
-                spec = stack_spec(session.ws, tenant, sources)
+                spec = stack_spec(session.ws, tenant, sources, pools=pools)
                 result: StackResult = getattr(runner, command)(spec)
                 report.tenants[tenant] = result.changes
                 if command == "up":

@@ -30,12 +30,18 @@ from penguinctl.core.resource import Ref, Resource
 from penguinctl.pulumi_engine.tokens import OUTPUTS, STACK_OUTPUT, cloudflare_args, is_native_record
 
 
-def tenant_resources(specs: Sequence[str], tenant: str, ws: Any) -> list[Resource]:
-    """What the built-in engine plans for ``tenant`` (DNS records bound to the instance's type)."""
+def tenant_resources(
+    specs: Sequence[str],
+    tenant: str,
+    ws: Any,
+    pools: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[Resource]:
+    """What the built-in engine plans for ``tenant`` (DNS records bound to the instance's
+    type); ``pools`` are the recorded sending-IP assignments to keep."""
     from penguinctl import ops, spec
     from penguinctl.core.expand import expand
 
-    resources = expand(spec.load(list(specs)), tenants=[tenant])
+    resources = expand(spec.load(list(specs)), tenants=[tenant], pools=pools)
     shim = SimpleNamespace(ws=ws)  # ops._bind reads the workspace only
     return [ops._bind(shim, r) for r in resources]  # type: ignore[arg-type]
 

@@ -26,7 +26,11 @@ def fake_ip(key: str) -> str:
     return f"203.0.{n // 256 % 256}.{n % 256}"
 
 
-def fake_outputs(kind: str, key: str) -> dict[str, Any]:
+def fake_outputs(kind: str, key: str, attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+    if kind == "ip_pool" and attrs is not None:  # bookkeeping: its real outputs follow attrs
+        from penguinctl.providers.ip_pool import pool_outputs
+
+        return pool_outputs(attrs)
     if kind == "server":
         ip = fake_ip(key)
         return {"ipv4": ip, "ips": [ip], "service_id": "hw-" + key}
@@ -87,7 +91,9 @@ class Recorder(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         if args.typ.startswith(DYNAMIC_PREFIX):
             kind = args.name.split("/", 1)[0]
-            state[OUTPUTS] = fake_outputs(kind, args.name)
+            state[OUTPUTS] = fake_outputs(
+                kind, args.name, dynamic._attrs(inputs) if dynamic is not None else None
+            )
         return args.name + "_id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -7,6 +7,7 @@ empty store; references are rendered with the same fake outputs the mocks return
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,18 @@ from penguinctl.pulumi_engine.tokens import (
 from tests.pulumi.conftest import REPO
 from tests.pulumi.mockworld import fake_outputs, run_program, zone_id
 
+_POOLS: dict[str, dict[str, Any]] = {}  # ip_pool key -> attrs, set by _remember_pools
+
+
+def _remember_pools(resources: Any) -> None:
+    """Pools' outputs follow their attributes: keep those so references to them render."""
+    _POOLS.update({r.key: _render(r.attrs) for r in resources if r.kind == "ip_pool"})
+
 
 def _render(value: Any) -> Any:
     if isinstance(value, Ref):
-        return value.render(fake_outputs(value.key.split("/", 1)[0], value.key)[value.output])
+        kind = value.key.split("/", 1)[0]
+        return value.render(fake_outputs(kind, value.key, _POOLS.get(value.key))[value.output])
     if isinstance(value, Mapping):
         return {k: _render(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -53,6 +62,7 @@ def expected_by_tenant(specs: list[str], ws: Any) -> dict[str, dict[str, tuple[s
     from penguinctl import ops
 
     resources = [ops._bind(SimpleNamespace(ws=ws), r) for r in expand.expand(spec.load(specs))]
+    _remember_pools(resources)
     the_plan = plan_mod.diff(resources, {}, workspace=str(ws.root))
     out: dict[str, dict[str, tuple[str, dict]]] = {}
     for c in the_plan.changes:
@@ -187,3 +197,30 @@ def test_powerdns_workspace_parity(sandbox_ws: Any) -> None:
     types = {r.typ for r in mocks.registrations}
     assert "pulumi-python:dynamic/powerdns:DnsRecord" in types
     assert not any(t.startswith(("cloudflare:", "pulumi:providers:cloudflare")) for t in types)
+
+
+def test_pool_parity_and_recorded_assignments_kept(sandbox_ws: Any, tmp_path: Path) -> None:
+    """A tenant with a sending-IP pool declares what the built-in engine plans, and the
+    assignments penguinctl hands the stack (``ipPools``) are kept exactly as expansion
+    keeps them, so a domain never moves because the other engine ran."""
+    from penguinctl.pulumi_engine.orchestrate import stack_spec
+    from tests.cli.test_cli_pools import DOMAINS, specs
+
+    path = tmp_path / "pool.yaml"
+    path.write_text(specs(DOMAINS))
+    assert _assert_parity([str(path)], sandbox_ws) == len(expand.expand(spec.load([str(path)])))
+
+    fresh = expand.expand(spec.load([str(path)]))
+    [fresh_pool] = [r for r in fresh if r.key == "ip_pool/senders"]
+    recorded = {"senders": {d: "mx2" for d in DOMAINS}}  # not what a fresh spread gives
+    assert fresh_pool.attrs["assignment"] != recorded["senders"]
+    config = stack_spec(sandbox_ws, "acme", [str(path)], pools=recorded).config
+    handed = {k: dict(v) for k, v in json.loads(config["penguinctl:ipPools"]).items()}
+    assert handed == recorded
+    declared = program.tenant_resources([str(path)], "acme", sandbox_ws, pools=handed)
+    builtin = expand.expand(spec.load([str(path)]), pools=recorded)
+    assert [(r.key, r.attrs) for r in declared] == [(r.key, r.attrs) for r in builtin]
+    [pool] = [r for r in declared if r.key == "ip_pool/senders"]
+    assert pool.attrs["assignment"] == recorded["senders"]
+    mailu = {r.attrs["domain"]: r.attrs["server"] for r in declared if r.kind == "mailu_domain"}
+    assert mailu == recorded["senders"]
