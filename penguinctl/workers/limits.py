@@ -7,7 +7,8 @@ can never both take the last slot, however many there are. A refusal returns
 how long to wait (or that the mailbox's day is full); nothing is recorded then.
 
 Keys (``pc:`` prefix): ``mb:<mailbox>:next`` the earliest next send (ms),
-``mb:<mailbox>:day:<YYYYMMDD>`` sends today (the campaign's day, UTC here),
+``mb:<mailbox>:day:<YYYYMMDD>`` sends today — the day in the campaign's time zone,
+as the in-process scheduler counts it (a cap resets at the campaign's midnight),
 ``srv:<server>:win`` a sorted set of the last minute's sends of a server.
 A slot taken for a send that is then skipped (suppressed, claimed elsewhere) is
 not given back: limits err on the side of sending less.
@@ -20,6 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _SCRIPT = """
 -- The server's clock, not the callers': workers on several machines agree on it.
@@ -60,6 +62,7 @@ class Limit:
     min_gap: float = 0.0
     daily_cap: int = -1  # -1 = none
     server_rate: int = 0  # per minute; 0 = none
+    zone: str = "UTC"  # the campaign's time zone: whose midnight starts a new day
 
 
 class Limits:
@@ -74,7 +77,7 @@ class Limits:
         # The day key uses the caller's clock (a day boundary is not a race); the
         # script times everything else with the Redis server's clock.
         now_ms = int((time.time() if now is None else now) * 1000)
-        day = datetime.fromtimestamp(now_ms / 1000, UTC).strftime("%Y%m%d")
+        day = day_key(now_ms / 1000, limit.zone)
         p = self.prefix
         keys = [
             f"{p}mb:{limit.mailbox}:next",
@@ -96,6 +99,11 @@ class Limits:
                 return False
             time.sleep(wait / 1000 + random.uniform(0, 0.005))
 
-    def sent_today(self, mailbox: str) -> int:
-        day = datetime.now(UTC).strftime("%Y%m%d")
+    def sent_today(self, mailbox: str, zone: str = "UTC", now: float | None = None) -> int:
+        day = day_key(time.time() if now is None else now, zone)
         return int(self.redis.get(f"{self.prefix}mb:{mailbox}:day:{day}") or 0)
+
+
+def day_key(epoch: float, zone: str) -> str:
+    """The date (YYYYMMDD) of ``epoch`` in ``zone``: the daily cap's day."""
+    return datetime.fromtimestamp(epoch, UTC).astimezone(ZoneInfo(zone)).strftime("%Y%m%d")

@@ -35,12 +35,13 @@ def run_worker(
     client = the_broker.client
     wid = f"{socket.gethostname()}:{os.getpid()}"
 
-    def on_sent(_mailbox: str) -> None:
+    def on_sent(_mailbox: str, count: int) -> None:
+        # Once per chunk: a worker killed mid-chunk under-counts (statistics only).
         key = f"{STATS_PREFIX}{int(time.time() // 60)}"
         pipe = client.pipeline()
-        pipe.incr(key)
+        pipe.incrby(key, count)
         pipe.expire(key, 3600)
-        pipe.hincrby(f"{WORKERS_KEY}:sent", wid, 1)
+        pipe.hincrby(f"{WORKERS_KEY}:sent", wid, count)
         pipe.execute()
 
     _forward_logs(progress)

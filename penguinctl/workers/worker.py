@@ -1,63 +1,154 @@
-"""A ``penguinctl worker`` process: take send jobs off the Redis queue and send them.
+"""A ``penguinctl worker`` process: take chunks of sends off the Redis queue and send them.
 
-Each job is a :class:`~penguinctl.campaigns.schedule.SendJob`. The worker waits
-for a slot from the global limits (:mod:`penguinctl.workers.limits`), then runs
-the campaign runner's own :meth:`~penguinctl.campaigns.runner.Runner.execute`:
-render, claim in the ledger (the store: PostgreSQL when several machines share
-it), submit, mark. So a worker sends exactly as the in-process runner does, and
-the at-most-once guarantee is the ledger's, not the queue's.
+A queue message holds up to :data:`~penguinctl.workers.queue.CHUNK` sends
+(:class:`~penguinctl.campaigns.schedule.SendJob`) of one mailbox. Per chunk the
+worker reads the contacts in one query and reuses its thread's runner (and so
+its SMTP connection to that mailbox); per message it renders, waits for a slot
+from the global limits (:mod:`penguinctl.workers.limits`, one Lua call), claims
+the send in the ledger in one committed transaction *before* DATA, and submits
+through the campaign runner's own code. So a worker sends exactly as the
+in-process runner does, and the at-most-once guarantee is the ledger's, not the
+queue's: a chunk re-delivered after a ``kill -9`` finds its sent messages claimed.
 
-A job whose mailbox has used its day, or would wait too long, is put back on the
-queue with a delay (and this one acknowledged); a duplicate that causes is
-harmless: the ledger refuses the second claim.
+The outcome of a send is written in the same transaction as the next claim (and
+at the end of the chunk): one commit per message, and a killed worker leaves at
+most one ``sending`` row per thread, reported ``ambiguous``, never re-sent.
+
+When the mailbox has used its day, or a slot is too far off, the rest of the
+chunk goes back on the queue with a delay (and this message is acknowledged); a
+duplicate that causes is harmless: the ledger refuses the second claim.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from penguinctl.campaigns import db
+from penguinctl.campaigns import db, ledger
 from penguinctl.campaigns.schedule import ContactState, SendJob, SendState
 from penguinctl.campaigns.spec import seconds
 from penguinctl.campaigns.tables import ContactTable, SendTable
+from penguinctl.workers.claim import mark_and_claim
 from penguinctl.workers.limits import DAY_FULL, Limit, Limits
+from penguinctl.workers.queue import payload_jobs
 
 CAMPAIGN_TTL = 10.0  # s: how long a worker trusts its copy of a campaign's state
 MAX_WAIT = 20.0  # s: longer waits for a slot go back to the queue as a delay
 
+Outcome = tuple[SendJob, str, str | None]
 
-def contact_state(store: Any, job: SendJob) -> ContactState | None:
-    """What :meth:`Runner.execute` needs of one contact: address, fields, earlier sends."""
+
+def contact_states(store: Any, jobs: list[SendJob]) -> dict[int, ContactState]:
+    """What a send needs of each contact of ``jobs`` (address, fields, earlier sends of
+    the campaign), in one read: a deleted contact is absent."""
+    if not jobs:
+        return {}
     contacts, sends = db.t(ContactTable), db.t(SendTable)
+    ids = sorted({j.contact_id for j in jobs})
+    campaigns = sorted({j.campaign_id for j in jobs})
     with db.reading(store) as conn:
-        row = conn.execute(
+        rows = conn.execute(
             sa.select(contacts.c.id, contacts.c.email, contacts.c.fields).where(
-                contacts.c.id == job.contact_id
-            )
-        ).first()
-        if row is None:
-            return None
-        done = conn.execute(
-            sa.select(sends).where(
-                sends.c.campaign_id == job.campaign_id, sends.c.contact_id == job.contact_id
+                contacts.c.id.in_(ids)
             )
         ).all()
-    states = {
-        r.step: SendState(r.status, r.mailbox, r.sent_at or r.claimed_at, r.attempts) for r in done
+        done = conn.execute(
+            sa.select(sends).where(sends.c.campaign_id.in_(campaigns), sends.c.contact_id.in_(ids))
+        ).all()
+    states: dict[int, dict[int, SendState]] = {}
+    for r in done:
+        at = r.sent_at or r.claimed_at
+        states.setdefault(r.contact_id, {})[r.step] = SendState(r.status, r.mailbox, at, r.attempts)
+    return {
+        r.id: ContactState(r.id, r.email, dict(r.fields or {}), states.get(r.id, {})) for r in rows
     }
-    return ContactState(row.id, row.email, dict(row.fields or {}), states)
+
+
+def contact_state(store: Any, job: SendJob) -> ContactState | None:
+    """:func:`contact_states` of one send."""
+    return contact_states(store, [job]).get(job.contact_id)
+
+
+def claim_after(
+    store: Any,
+    raw: Any,
+    done: list[Outcome],
+    job: SendJob,
+    message_id: str,
+    variant: str,
+    stop_on: list[str],
+) -> str | None:
+    """Record the outcomes ``done`` and claim ``job`` (None when claimed, else why
+    not). Each claim is committed before its DATA; the previous outcome rides in
+    the same commit. ``raw`` is the chunk's psycopg connection on PostgreSQL (the
+    one-statement claim of :mod:`penguinctl.workers.claim`), None on SQLite."""
+    if raw is None:
+        with db.writing(store) as conn:
+            _mark(conn, done)
+            return ledger._claim(conn, store, job, message_id, variant, stop_on)
+    if job.retry:  # a deferred send coming back: rare, the ledger's own claim
+        mark_and_claim(raw, done, None)
+        return ledger.claim(store, job, message_id=message_id, variant=variant, stop_on=stop_on)
+    return mark_and_claim(raw, done, job, message_id=message_id, variant=variant, stop_on=stop_on)
+
+
+def flush(store: Any, raw: Any, done: list[Outcome]) -> None:
+    """Record the outcomes ``done`` (the end of a chunk)."""
+    if not done:
+        return
+    if raw is None:
+        ledger.mark_many(store, done)
+    else:
+        mark_and_claim(raw, done, None)
+
+
+def _mark(conn: sa.Connection, done: list[Outcome]) -> None:
+    """:func:`ledger.mark_many` inside the caller's transaction (SQLite)."""
+    # The ledger's own statements (campaigns/ledger.py), in the claim's transaction.
+    mark_stmt, release_stmt = ledger._outcome_statements()
+    now = datetime.now(UTC)
+    marks, releases = [], []
+    for prev, status, error in done:
+        keys = {"b_campaign": prev.campaign_id, "b_contact": prev.contact_id, "b_step": prev.step}
+        if status == "released":
+            releases.append(keys)
+        else:
+            sent_at = now if status == "sent" else None
+            marks.append({**keys, "b_status": status, "b_error": error, "b_sent_at": sent_at})
+    if marks:
+        conn.execute(mark_stmt, marks)
+    if releases:
+        conn.execute(release_stmt, releases)
+
+
+@contextmanager
+def chunk_connection(store: Any) -> Iterator[Any]:
+    """The psycopg connection a chunk claims on, kept for the whole chunk (the pool's
+    pre-ping is then paid once per chunk, not per claim); None on SQLite, whose single
+    write connection must not be held across SMTP conversations."""
+    if store.dialect != "postgresql":
+        yield None
+        return
+    with db.engines(store)[1].connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        raw.rollback()  # no transaction left open by the pool's checkout
+        yield raw
 
 
 class SendWorker:
     """The per-process state: the store, the limits, one runner per campaign and thread."""
 
-    def __init__(self, store: Any, redis: Any, *, on_sent: Callable[[str], None] | None = None):
+    def __init__(
+        self, store: Any, redis: Any, *, on_sent: Callable[[str, int], None] | None = None
+    ):
         self.store = store
         self.redis = redis
         self.limits = Limits(redis)
@@ -106,40 +197,74 @@ class SendWorker:
             min_gap=seconds(spec.pacing.min_gap),
             daily_cap=spec.pacing.daily_cap,
             server_rate=int(spec.pacing.server_rate),
+            zone=spec.timezone,
         )
 
     def __call__(self, payload: dict[str, Any]) -> str:
-        job = SendJob(**payload)
-        campaign = self._campaign(job.campaign)
+        """Send a queue message's chunk; returns a one-line summary."""
+        jobs = [SendJob(**j) for j in payload_jobs(payload)]
+        if not jobs:
+            return "empty"
+        campaign = self._campaign(jobs[0].campaign)
         if campaign["state"] != "active":
             return f"campaign {campaign['state']}"
-        spec = campaign["model"]
         runner = self._runner(campaign)
-        limit = self._limit(runner, job.mailbox, spec)
+        spec = campaign["model"]
+        stop_on = list(spec.stop_on)
+        contacts = contact_states(self.store, jobs)
+        done: list[Outcome] = []  # outcomes not yet written
+        sent = skipped = 0
+        with chunk_connection(self.store) as raw:
+            try:
+                for index, job in enumerate(jobs):
+                    contact = contacts.get(job.contact_id)
+                    if contact is None:
+                        skipped += 1
+                        continue
+                    # Runner._prepare renders and composes (a render error is reported
+                    # and the send skipped, exactly as in the in-process runner).
+                    prepared = runner._prepare(job, contact)
+                    if prepared is None:
+                        skipped += 1
+                        continue
+                    delay = self._slot(self._limit(runner, job.mailbox, spec))
+                    if delay is not None:
+                        rest = [asdict(j) for j in jobs[index:]]
+                        self.requeue({"jobs": rest}, delay)
+                        return f"{sent} sent, {len(rest)} delayed {delay} ms"
+                    _job, body, mid, variant = prepared
+                    why = claim_after(self.store, raw, done, job, mid, variant, stop_on)
+                    done = []
+                    if why is not None:
+                        skipped += 1
+                        continue
+                    status, error, _paused = runner._submit(job, contact, body)
+                    done.append((job, status, error))
+                    sent += status == "sent"
+            finally:
+                flush(self.store, raw, done)
+                if sent and self.on_sent is not None:
+                    self.on_sent(jobs[0].mailbox, sent)
+        return f"{sent} sent, {skipped} skipped"
+
+    def _slot(self, limit: Limit) -> int | None:
+        """Wait for a slot (None: taken), or return the delay (ms) to put the rest back with."""
         deadline = time.monotonic() + MAX_WAIT
         while True:
             wait = self.limits.try_acquire(limit)
             if wait == 0:
-                break
+                return None
             if wait == DAY_FULL:
-                self.requeue(payload, _ms_to_tomorrow())
-                return "day full: delayed to tomorrow"
+                return ms_to_tomorrow(limit.zone)
             if time.monotonic() + wait / 1000 > deadline:
-                self.requeue(payload, wait)
-                return f"delayed {wait} ms"
+                return wait
             time.sleep(wait / 1000)
-        contact = contact_state(self.store, job)
-        if contact is None:
-            return "contact deleted"
-        before = runner.result.counts["sent"]
-        runner.execute(job, contact)  # render, claim (ledger), submit, mark
-        sent = runner.result.counts["sent"] > before
-        if sent and self.on_sent is not None:
-            self.on_sent(job.mailbox)
-        return "sent" if sent else "not sent"
 
 
-def _ms_to_tomorrow() -> int:
-    now = datetime.now(UTC)
-    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return int((tomorrow - now).total_seconds() * 1000) + 1000
+def ms_to_tomorrow(zone: str = "UTC", now: datetime | None = None) -> int:
+    """Milliseconds (plus one second) until the next midnight in ``zone``: when a
+    mailbox's daily cap, counted per day in the campaign's zone, frees again."""
+    tz = ZoneInfo(zone)
+    local = (now or datetime.now(UTC)).astimezone(tz)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tz)
+    return int((midnight - local).total_seconds() * 1000) + 1000

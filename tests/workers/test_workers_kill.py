@@ -27,7 +27,9 @@ LATENCY = 0.5  # s: the most one send may take on this loaded loopback
 def ledger_rows(setup: Setup) -> list[Any]:
     table = db.t(SendTable)
     with db.reading(setup.store) as conn:
-        return conn.execute(sa.select(table.c.contact_id, table.c.status, table.c.mailbox)).all()
+        return conn.execute(
+            sa.select(table.c.contact_id, table.c.status, table.c.mailbox, table.c.runner)
+        ).all()
 
 
 def wait(predicate: Any, timeout: float, what: str, setup: Setup) -> None:
@@ -55,14 +57,18 @@ def test_kill_9_mid_run_loses_nothing_and_sends_nothing_twice(
     contacts(setup.store, tmp_path, count)
     broker = queue.broker(redis_url)
     try:
-        assert queue.enqueue(broker, setup.jobs()) == count
-        assert queue.enqueue(broker, setup.jobs()) == 0  # enqueued once
+        # Chunks of 5 sends of one mailbox: 12 queue messages spread over the workers.
+        assert queue.enqueue(broker, setup.jobs(), chunk=5) == count
+        assert queue.enqueue(broker, setup.jobs(), chunk=5) == 0  # enqueued once
+        assert queue.depth(broker)["queued"] == 12
     finally:
         broker.close()
 
     procs = setup.fleet.start(4, threads=2)
     wait(lambda: len(arrivals) >= 12, 60, "the first sends", setup)
-    victim = procs[1]
+    # Kill a worker that is in the middle of a chunk: one that has claimed sends.
+    runners = {r.runner.rpartition(":")[2] for r in ledger_rows(setup)}
+    victim = next(p for p in procs if str(p.pid) in runners)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(5)
 
@@ -128,9 +134,10 @@ def test_the_daily_cap_is_exact_across_four_workers(
     contacts(setup.store, tmp_path, 30)
     broker = queue.broker(redis_url)
     try:
-        queue.enqueue(broker, setup.jobs())
+        queue.enqueue(broker, setup.jobs(), chunk=4)
         setup.fleet.start(4, threads=2)
-        wait(lambda: queue.depth(broker)["delayed"] == 16, 60, "the over-cap jobs delayed", setup)
+        # Each mailbox's chunk that meets the cap goes back whole, delayed to tomorrow.
+        wait(lambda: queue.delayed_sends(broker) == 16, 60, "the over-cap sends delayed", setup)
     finally:
         broker.close()
     smtp_sink.wait_for(14, timeout=30)  # granted sends may still be on the wire

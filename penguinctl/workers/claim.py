@@ -1,0 +1,137 @@
+"""The worker's ledger claim on PostgreSQL: one statement, one round trip, one commit.
+
+A worker claims every message on its own, committed before DATA (that is what
+keeps a ``kill -9`` down to one ambiguous send per thread). Through SQLAlchemy a
+claim is five statements (begin, mark the previous send, the refusal read, the
+insert, commit) and most of a worker's CPU; here it is ONE statement sent in
+psycopg's pipeline mode together with the previous send's outcome, then the
+commit.
+
+The statement applies exactly the refusal rules of
+:func:`penguinctl.campaigns.ledger._refusal` (campaign active, contact present,
+not suppressed for the tenant or globally, no stop event, mailbox not paused)
+before it inserts the ``sending`` row; ``tests/workers/test_workers_claim.py``
+checks both give the same answer in every case. A retried (deferred) send is rare
+and goes through the ledger's own claim.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from penguinctl.campaigns.ledger import runner_id
+from penguinctl.campaigns.tables import GLOBAL
+
+CLAIM = """
+WITH chk AS (
+  SELECT
+    (SELECT state FROM campaigns WHERE id = %(campaign)s) AS state,
+    (SELECT email FROM contacts WHERE id = %(contact)s) AS email,
+    EXISTS (SELECT 1 FROM suppressions s JOIN contacts c ON c.email = s.email
+            WHERE c.id = %(contact)s AND s.tenant IN (%(tenant)s, %(global)s)) AS suppressed,
+    (SELECT kind FROM campaign_events WHERE tenant = %(tenant)s AND contact_id = %(contact)s
+       AND kind = ANY(%(stops)s) AND (campaign_id = %(campaign)s OR kind <> 'reply')
+       LIMIT 1) AS stop,
+    (SELECT reason FROM mailbox_pauses WHERE mailbox = %(mailbox)s) AS paused
+), ins AS (
+  INSERT INTO campaign_sends (tenant, campaign_id, contact_id, step, variant, mailbox,
+                              message_id, status, attempts, runner, error, claimed_at)
+  SELECT %(tenant)s, %(campaign)s, %(contact)s, %(step)s, %(variant)s, %(mailbox)s,
+         %(message_id)s, 'sending', 1, %(runner)s, NULL, %(now)s
+  FROM chk
+  WHERE chk.state = 'active' AND chk.email IS NOT NULL AND NOT chk.suppressed
+        AND chk.stop IS NULL AND chk.paused IS NULL
+  ON CONFLICT (campaign_id, contact_id, step) DO NOTHING
+  RETURNING id
+)
+SELECT chk.state, chk.email, chk.suppressed, chk.stop, chk.paused, (SELECT id FROM ins)
+FROM chk
+"""
+
+MARK = """
+UPDATE campaign_sends SET status = %(status)s, error = %(error)s, sent_at = %(sent_at)s
+WHERE campaign_id = %(campaign)s AND contact_id = %(contact)s AND step = %(step)s
+  AND status = 'sending'
+"""
+
+RELEASE = """
+DELETE FROM campaign_sends
+WHERE campaign_id = %(campaign)s AND contact_id = %(contact)s AND step = %(step)s
+  AND status = 'sending'
+"""
+
+
+def outcome_params(done: list[tuple[Any, str, str | None]]) -> tuple[list[Any], list[Any]]:
+    """(marks, releases) parameters of the outcomes ``done`` (see ``ledger.mark_many``)."""
+    now = datetime.now(UTC)
+    marks, releases = [], []
+    for job, status, error in done:
+        keys = {"campaign": job.campaign_id, "contact": job.contact_id, "step": job.step}
+        if status == "released":  # certainly not sent, and must not be sent now
+            releases.append(keys)
+        else:
+            sent_at = now if status == "sent" else None
+            marks.append({**keys, "status": status, "error": error, "sent_at": sent_at})
+    return marks, releases
+
+
+def mark_and_claim(
+    raw: Any,
+    done: list[tuple[Any, str, str | None]],
+    job: Any | None,
+    *,
+    message_id: str = "",
+    variant: str = "",
+    stop_on: list[str] | tuple[str, ...] = (),
+) -> str | None:
+    """Record ``done`` and (unless ``job`` is None) claim ``job``, committed together on
+    the psycopg connection ``raw``. None when claimed, else why it must not be sent."""
+    marks, releases = outcome_params(done)
+    why: str | None = None
+    try:
+        with raw.pipeline(), raw.cursor() as cur:
+            if marks:
+                cur.executemany(MARK, marks)
+            if releases:
+                cur.executemany(RELEASE, releases)
+            if job is not None:
+                cur.execute(CLAIM, _claim_params(job, message_id, variant, stop_on))
+                why = _why(cur.fetchone())
+        raw.commit()
+    except BaseException:
+        raw.rollback()
+        raise
+    return why
+
+
+def _claim_params(job: Any, message_id: str, variant: str, stop_on: Any) -> dict[str, Any]:
+    return {
+        "campaign": job.campaign_id,
+        "contact": job.contact_id,
+        "step": job.step,
+        "tenant": job.tenant,
+        "global": GLOBAL,
+        "stops": list(stop_on),
+        "mailbox": job.mailbox,
+        "variant": variant,
+        "message_id": message_id,
+        "runner": runner_id(),
+        "now": datetime.now(UTC),
+    }
+
+
+def _why(row: Any) -> str | None:
+    state, email, suppressed, stop, paused, claimed = row
+    # The same order of reasons as ledger._refusal.
+    if state != "active":
+        return f"campaign {state}"
+    if email is None:
+        return "contact deleted"
+    if suppressed:
+        return "suppressed"
+    if stop is not None:
+        return f"stopped: {stop}"
+    if paused is not None:
+        return f"mailbox paused: {paused}"
+    return None if claimed is not None else "already claimed"
