@@ -75,3 +75,39 @@ def test_a_refusal_records_nothing(limits: Limits) -> None:
     assert limits.try_acquire(gap) == 0
     assert limits.try_acquire(gap) > 0
     assert limits.sent_today("c@x.example") == 1
+
+
+def test_the_daily_cap_resets_at_the_campaigns_midnight_not_utcs(limits: Limits) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+
+    def at(*parts: int) -> float:
+        return datetime(*parts, tzinfo=ny).timestamp()
+
+    limit = Limit("d@x.example", "mx:587", daily_cap=2, zone="America/New_York")
+    # 19:30 New York is 00:30 UTC the next day: still the same campaign day as 18:30.
+    assert limits.try_acquire(limit, now=at(2026, 11, 24, 18, 30)) == 0
+    assert limits.try_acquire(limit, now=at(2026, 11, 24, 19, 30)) == 0
+    assert limits.try_acquire(limit, now=at(2026, 11, 24, 23, 59, 59)) == DAY_FULL
+    assert limits.sent_today("d@x.example", "America/New_York", at(2026, 11, 24, 23, 0)) == 2
+    # New York's midnight starts a new day.
+    assert limits.try_acquire(limit, now=at(2026, 11, 25, 0, 0, 1)) == 0
+    assert limits.sent_today("d@x.example", "America/New_York", at(2026, 11, 25, 1, 0)) == 1
+    # The same sends counted on UTC days would have split 1 + 2: the zone matters.
+    utc = Limit("e@x.example", "mx:587", daily_cap=2)
+    assert limits.try_acquire(utc, now=at(2026, 11, 24, 18, 30)) == 0
+    assert limits.try_acquire(utc, now=at(2026, 11, 24, 19, 30)) == 0
+    assert limits.try_acquire(utc, now=at(2026, 11, 24, 23, 59, 59)) == 0
+
+
+def test_a_full_day_is_put_back_until_the_campaigns_midnight() -> None:
+    from datetime import UTC, datetime
+
+    from penguinctl.workers.worker import ms_to_tomorrow
+
+    now = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 23:00 in New York, 05:00 in Paris
+    assert ms_to_tomorrow("America/New_York", now) == 3600_000 + 1000
+    assert ms_to_tomorrow("Europe/Paris", now) == 19 * 3600_000 + 1000
+    assert ms_to_tomorrow("UTC", now) == 20 * 3600_000 + 1000
