@@ -12,13 +12,15 @@ an ambiguous, in-flight or failed send blocks it for a human; step ``k`` is due
 and days, in the contact's time zone (field ``timezone``) or the campaign's; the
 contact keeps the mailbox of its first send; a mailbox sends at most ``dailyCap``
 a day (the campaign's day), with ``minGap`` + a deterministic jitter between two
-sends, and each server takes at most ``serverRate`` messages a minute.
+sends, and each server takes at most ``serverRate`` messages a minute. A contact
+whose auto-reply gave a return date (``away_until``, recorded by ``inbox sync``)
+is skipped until that day starts in its time zone, then goes on where it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +47,7 @@ class ContactState:
     sends: dict[int, SendState] = field(default_factory=dict)  # step -> state
     events: frozenset[str] = frozenset()  # reply, bounce, complaint, unsubscribe, auto_reply
     suppressed: bool = False
+    away_until: date | None = None  # an auto-reply's return date: nothing is sent before
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,12 @@ def schedule(snap: Snapshot, now: datetime) -> Schedule:
             out.waiting.append(Waiting(contact.id, step, f"mailbox {mailbox} paused: {box.paused}"))
             continue
         tz = _zone(contact.fields.get("timezone"), zone)
+        if contact.away_until is not None:
+            back = datetime.combine(contact.away_until, time(0), tz)
+            if back > now:
+                why = f"away (auto-reply) until {contact.away_until.isoformat()}"
+                out.waiting.append(Waiting(contact.id, step, why, back))
+                continue
         opens = _window_open(pacing, now, tz)
         if opens > now:
             out.waiting.append(Waiting(contact.id, step, "outside the sending window", opens))

@@ -81,16 +81,20 @@ def _forward_logs(progress: Callable[[str], None]) -> None:
     logger.addHandler(Forward(logging.WARNING))
 
 
-def schedule_once(store: Any, campaign: dict[str, Any], the_broker: Any) -> dict[str, Any]:
-    """One pass of the scheduler: settle dead runners' sends, enqueue what is due."""
+def schedule_once(
+    store: Any, campaign: dict[str, Any], the_broker: Any, now: Any = None
+) -> dict[str, Any]:
+    """One pass of the scheduler: settle dead runners' sends, enqueue what is due
+    (``now``: the clock, for tests)."""
     from penguinctl.campaigns import ledger
     from penguinctl.campaigns.schedule import schedule
     from penguinctl.campaigns.snapshot import find_campaign, load_snapshot
 
     latest = find_campaign(store, campaign["name"])
     settled = ledger.settle_dead(store, latest["id"], ledger.local_runner_alive)
-    snap = load_snapshot(store, latest)
-    plan = schedule(snap, snap_now())
+    now = now or snap_now()
+    snap = load_snapshot(store, latest, now)
+    plan = schedule(snap, now)
     added = queue.enqueue(the_broker, plan.due)
     return {
         "due": len(plan.due),
