@@ -237,6 +237,24 @@ def refresh(
     return _run(session, "refresh", tenants, sources, runner)
 
 
+def refresh_recorded(session: Any, tenant: str | None, runner: StackRunner) -> EngineReport:
+    """``status --refresh`` on ``engine: pulumi``: ``pulumi refresh`` of every stack the
+    store knows (the tenants whose records Pulumi owns), without specs.
+
+    A refresh does not run the program (Pulumi reads each resource in the stack's state
+    through its provider), so the stack config needs no spec files; Pulumi's own state
+    takes the live values, the store is not rewritten (only ``up`` maps outputs back).
+    """
+    recorded = session.store.recorded(tenant)
+    tenants = sorted({r.tenant for r in recorded.values() if owner(r) == PULUMI})
+    if tenant is not None and not tenants:
+        raise ConfigError(
+            f"tenant '{tenant}' has no resources applied by the Pulumi engine",
+            hint="`penguinctl status` lists the recorded tenants",
+        )
+    return _run(session, "refresh", tenants, [], runner)
+
+
 def _run(
     session: Any, command: str, tenants: list[str], sources: Sequence[str], runner: StackRunner
 ) -> EngineReport:

@@ -36,6 +36,7 @@ def no_pulumi(cli: Any, tmp_path: Path) -> Any:  # noqa: F811
         ("destroy", "-t", "acme", "--engine", "pulumi", "--yes"),
         ("engine", "migrate", "--to", "pulumi", "-f", "examples"),
         ("engine", "refresh", "-f", "examples"),
+        ("status", "--refresh", "--engine", "pulumi"),
     ],
 )
 def test_missing_pulumi_cli_is_one_clear_error(no_pulumi: Any, args: tuple[str, ...]) -> None:
@@ -55,6 +56,11 @@ def test_workspace_engine_pulumi_selects_it_and_builtin_is_unaffected(no_pulumi:
     assert r.code == 1 and "needs the Pulumi CLI" in r.err, r
     r = no_pulumi("plan", "-f", "examples", "--engine", "builtin")
     assert r.code == 0, r
+    r = no_pulumi("status", "--refresh")  # engine: pulumi → pulumi refresh: needs the CLI
+    assert r.code == 1 and "needs the Pulumi CLI" in r.err and "hint:" in r.err, r
+    assert "Traceback" not in r.err + r.out, r
+    assert no_pulumi("status").code == 0  # the recorded inventory needs no engine
+    assert no_pulumi("status", "--refresh", "--engine", "builtin").code == 0
     r = no_pulumi("doctor")
     assert "pulumi" in r.out.lower() and "not installed" in r.out, r
 

@@ -220,3 +220,51 @@ def test_set_engine_replaces_or_appends_the_top_level_key(tmp_path: Path) -> Non
     assert not set_engine(cfg, "pulumi")  # already so: file untouched
     cfg.write_text("kind: Workspace")
     assert set_engine(cfg, "pulumi") and cfg.read_text() == "kind: Workspace\nengine: pulumi\n"
+
+
+def test_status_refresh_refreshes_the_recorded_stacks_without_specs(
+    session: Session, capsys: Any
+) -> None:
+    import json
+
+    import typer
+
+    from penguinctl.cli import status_refresh
+    from penguinctl.core.errors import ConfigError
+
+    orchestrate.up(session, specs(session), ["acme"], FakeRunner().expect("up"))
+    before = session.store.recorded()
+    runner = FakeRunner(stacks={"tenant-acme": {"k": {}}}).expect("refresh")
+    report = orchestrate.refresh_recorded(session, None, runner)
+    assert runner.calls == [("refresh", "tenant-acme")]  # only the stacks Pulumi owns
+    assert runner.specs[0].config["penguinctl:specs"] == "[]"  # a refresh runs no program
+    assert report.tenants == {"acme": {"same": 1}} and not report.has_changes
+    assert session.store.recorded() == before  # Pulumi's state takes live values, not ours
+    with pytest.raises(ConfigError, match="globex"):
+        orchestrate.refresh_recorded(session, "globex", FakeRunner())  # nothing called
+
+    class Ctx:  # what typer hands the command: the global options object
+        class obj:
+            @staticmethod
+            def out() -> Any:
+                from penguinctl.cli.output import Output
+
+                return Output("json")
+
+            @staticmethod
+            def session(out: Any) -> Session:
+                return Session(str(session.ws.root))
+
+    class Drifted(FakeRunner):
+        def refresh(self, spec: Any) -> Any:
+            from penguinctl.pulumi_engine.runner import StackResult
+
+            self._call("refresh", spec)
+            return StackResult({"same": 3, "update": 1})
+
+    capsys.readouterr()
+    status_refresh.run(Ctx(), None, None, FakeRunner().expect("refresh"))  # type: ignore[arg-type]
+    assert json.loads(capsys.readouterr().out)["command"] == "refresh"
+    with pytest.raises(typer.Exit) as exc:  # drift reported by Pulumi: exit 2
+        status_refresh.run(Ctx(), None, None, Drifted().expect("refresh"))  # type: ignore[arg-type]
+    assert exc.value.exit_code == status_refresh.EXIT_DRIFT
