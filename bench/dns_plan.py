@@ -99,8 +99,8 @@ def octodns_tree(the_plan: object, root: Path) -> int:
         if isinstance(v, Ref):
             if v.output in ("ips", "ipv4"):
                 ip = f"10.0.{i // 250}.{i % 250 + 1}"
-                return v.template.format(v.each.format(ip) if v.each else ip)
-            return v.template.format("v=DKIM1; k=rsa; p=" + "M" * 392)
+                return v.render([ip] if v.output == "ips" else ip)
+            return v.render("v=DKIM1; k=rsa; p=" + "M" * 392)
         return v
 
     zones: dict[str, dict[str, list[dict[str, object]]]] = {}
