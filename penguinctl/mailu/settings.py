@@ -90,8 +90,38 @@ def server_config(
             f"server {server!r} serves no mail domain: nothing to render",
             hint="add a MailDomain with spec.server: " + server,
         )
-    s = merged(settings)
     selectors = sorted({d.dkim.selector for d in domains})
+    senders = [f"{box.name}@{d.domain}" for d in domains for box in d.mailboxes if box.sender]
+    return config_for(
+        server,
+        server_spec.mail_host,
+        [d.domain for d in domains],
+        selectors,
+        senders,
+        settings,
+        bind_ip=bind_ip,
+    )
+
+
+def config_for(
+    server: str,
+    mail_host: str,
+    domains: list[str],
+    selectors: list[str],
+    senders: list[str],
+    settings: Mapping[str, Any],
+    *,
+    bind_ip: str | None,
+) -> dict[str, Any]:
+    """The template context from plain values (what a ``mailu_server`` resource records:
+    its domains in order, their DKIM selectors, the sending mailboxes)."""
+    if not domains:
+        raise ConfigError(
+            f"server {server!r} serves no mail domain: nothing to render",
+            hint="add a MailDomain with spec.server: " + server,
+        )
+    s = merged(settings)
+    selectors = sorted(set(selectors))
     if len(selectors) > 1:
         # MailU 2024.06 signs every domain of a server with the one DKIM_SELECTOR.
         raise ConfigError(
@@ -99,12 +129,11 @@ def server_config(
             f"({', '.join(selectors)}); MailU has one selector per server",
             hint="give every MailDomain on this server the same dkim.selector",
         )
-    senders = [f"{box.name}@{d.domain}" for d in domains for box in d.mailboxes if box.sender]
     return {
         "server": {"name": server},
-        "main_domain": domains[0].domain,
-        "hostnames": [server_spec.mail_host],
-        "domains": [d.domain for d in domains],
+        "main_domain": domains[0],
+        "hostnames": [mail_host],
+        "domains": list(domains),
         "senders": senders,
         "bind_ip": bind_ip or "0.0.0.0",
         "mailu": {

@@ -12,3 +12,4 @@ register("hostwinds", "server", "penguinctl.providers.hostwinds:HostwindsServerP
 register("hostwinds", "ptr", "penguinctl.providers.hostwinds_ptr:HostwindsPtrProvider")
 register("existing", "server", "penguinctl.providers.existing:ExistingServerProvider")
 register("powerdns", "dns_record", "penguinctl.providers.powerdns:PowerDNSRecordProvider")
+register("mailu", "mailu_server", "penguinctl.providers.mailu_server:MailuServerProvider")

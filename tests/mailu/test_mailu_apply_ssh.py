@@ -4,7 +4,7 @@ with zero remote writes, and an SSH failure is a clear error that leaves the sto
 
 from __future__ import annotations
 
-import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from tests.cli.conftest import Cli
 from tests.daemons.pdns import PowerDNSServer
 from tests.daemons.sshd import SshdServer
-from tests.mailu.standins import make_standins
+from tests.mailu.standins import SERVICES, make_standins
 
 ZONE = "apply-ssh.example"
 SPECS = """\
@@ -46,6 +46,15 @@ spec:
 """
 
 
+def stamps(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def read_only(argv: list[str]) -> bool:
+    """docker calls that change nothing: compose ps and MailU's config-export."""
+    return "ps" in argv or "config-export" in argv
+
+
 @pytest.mark.slow
 def test_apply_over_ssh_converges_and_is_safe(
     cli: Cli, fresh_sshd: SshdServer, pdns_server: PowerDNSServer, tmp_path: Path
@@ -54,8 +63,7 @@ def test_apply_over_ssh_converges_and_is_safe(
         api.delete(f"/servers/localhost/zones/{ZONE}.")
     pdns_server.create_zone(ZONE)
     root = tmp_path / "mailu"
-    standins = make_standins(tmp_path / "standins", str(root))
-    (standins.state / "running.json").write_text(json.dumps(["admin"]))
+    standins = make_standins(tmp_path / "standins", str(root))  # nothing runs yet
     host, port = pdns_server.dns
     (cli.root / "penguinctl.yaml").write_text(
         "apiVersion: penguinctl/v1\nkind: Workspace\nsandbox: false\n"
@@ -89,10 +97,41 @@ def test_apply_over_ssh_converges_and_is_safe(
     assert (root / "dkim" / f"{ZONE}.mail.key").read_text().startswith("-----BEGIN PRIVATE KEY")
     assert standins.unexpected() == []
 
+    # apply deployed MailU before configuring it: files first, every service started
+    docker = standins.calls("docker")
+    assert docker[:2] == [
+        standins.compose("up", "-d", "--remove-orphans"),
+        standins.compose("ps", "--all", "--format", "json"),
+    ], docker
+    assert stat.S_IMODE((root / "mailu.env").stat().st_mode) == 0o600
+    assert stat.S_IMODE((root / "secrets" / "secret_key").stat().st_mode) == 0o600
+    assert standins.running() == sorted(SERVICES)
+
     standins.clear()
+    before = stamps(root)
     again = cli("plan", "-f", "specs/", "--detailed-exitcode", "--refresh", timeout=300)
     assert again.code == 0, again
-    assert not [c for c in standins.calls("docker") if "config-import" in c]
+    again = cli("apply", "-f", "specs/", "--yes", timeout=300)
+    # (exit 1: verify's one failing check, the PTR of 127.0.0.1, as on the first apply)
+    assert "No changes" in again.out and "verify: 8/9" in again.err, again
+    # zero remote writes: no file touched, nothing but reads sent to docker
+    assert stamps(root) == before
+    assert [c for c in standins.calls("docker") if not read_only(c)] == []
+
+    # a Postfix setting: the plan names it, apply rewrites that one file, restarts smtp only
+    ws = cli.root / "penguinctl.yaml"
+    ws.write_text(ws.read_text() + "      destination_concurrency: 7\n")
+    shown = cli("plan", "-f", "specs/", timeout=300)
+    assert "~ mailu_server/mx1  overrides/postfix/postfix.cf changed → restarts smtp" in shown.out
+    standins.clear()
+    changed = cli("apply", "-f", "specs/", "--yes", timeout=300)
+    assert "1 applied, 0 failed" in changed.out, changed
+    after = stamps(root)
+    assert [p for p in after if after[p] != before.get(p)] == ["overrides/postfix/postfix.cf"]
+    assert [c for c in standins.calls("docker") if not read_only(c)] == [
+        standins.compose("restart", "smtp")
+    ]
+    assert standins.unexpected() == []
 
     # sshd gone: a clear one-line error, nothing half-recorded
     fresh_sshd.stop()
