@@ -296,7 +296,7 @@ def status(session: Session, tenant: str | None = None) -> dict[str, Any]:
                 {
                     "name": rec.attrs.get("name"),
                     "assignment": {
-                        domain: {"server": server, "ip": members.get(server)}
+                        domain: {"server": server, "ips": members.get(server) or []}
                         for domain, server in (rec.outputs.get("assignment") or {}).items()
                     },
                 }

@@ -54,7 +54,7 @@ def status(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", "-t"
         rows.append([name, t["resources"], servers, ", ".join(sorted(t["domains"]))])
     out.table("Tenants", ["tenant", "resources", "servers", "mail domains"], rows)
     pools = [
-        [name, pool["name"], domain, f"{a['server']} {a['ip'] or '?'}"]
+        [name, pool["name"], domain, f"{a['server']} {', '.join(a['ips']) or '?'}"]
         for name, t in sorted(data["tenants"].items())
         for pool in t["pools"]
         for domain, a in pool["assignment"].items()

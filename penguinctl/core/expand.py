@@ -98,6 +98,8 @@ def _server(name: str, doc: Any, specs: Any) -> Resource:
             "mail_host": spec.mail_host,
             "tags": list(spec.tags),
         }
+        if spec.address6 is not None:  # only when set: older records have no such field
+            attrs["address6"] = spec.address6
         why = f"existing server {spec.address} sends as {spec.mail_host}"
     else:
         attrs = {
@@ -165,7 +167,9 @@ def _orphan_mail_hosts(specs: Any, out: Mapping[str, Resource]) -> list[Resource
             spec = zones.get((tenant, ".".join(labels[i:])))
             if spec is None:
                 continue
-            recipes = mail_host_records(spec.zone, host, f"server/{name}")
+            recipes = mail_host_records(
+                spec.zone, host, f"server/{name}", ipv6=doc.spec.address6 is not None
+            )
             if recipes[0].key not in out:
                 instance = spec.dns.instance or _tenant_instance(specs, tenant, "dns")
                 found += [
@@ -226,7 +230,7 @@ def _ip_pool(name: str, doc: Any, assignment: Mapping[str, str]) -> Resource:
         tenant=spec.tenant,
         attrs={
             "name": name,
-            "members": {s: Ref(f"server/{s}", "ipv4") for s in spec.servers},
+            "members": {s: Ref(f"server/{s}", "ips") for s in spec.servers},
             "assignment": dict(assignment),
         },
         why=f"sending-IP pool over {len(spec.servers)} server(s): "
@@ -316,6 +320,7 @@ def _mail_domain(doc: Any, specs: Any, assigned: Mapping[str, Mapping[str, str]]
         mail_host=server.mail_host,
         server_key=server_key,
         sending_ips=Ref(f"ip_pool/{spec.pool}", f"ips:{domain}") if spec.server is None else None,
+        ipv6=getattr(server, "address6", None) is not None,
         dkim_key=dkim_key,
         selector=selector,
         mailu_domain_key=mailu_key,

@@ -19,6 +19,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+SPF_IP = "{spf-ip}"  # ``each``: ip4:ADDR or ip6:ADDR by the address's family
+
+
+def _each(each: str, value: Any) -> str:
+    if each == SPF_IP:
+        return f"ip6:{value}" if ":" in str(value) else f"ip4:{value}"
+    return each.format(value)
+
 
 @dataclass(frozen=True, order=True)
 class Ref:
@@ -34,7 +42,7 @@ class Ref:
 
     def render(self, value: Any) -> Any:
         if isinstance(value, list) and self.each is not None:
-            value = " ".join(self.each.format(v) for v in value)
+            value = " ".join(_each(self.each, v) for v in value)
         if self.template == "{}":
             return value
         if isinstance(value, list):

@@ -69,20 +69,29 @@ async def _mx(t: Target, q: Query) -> list[Finding]:
 
 
 async def _a(t: Target, q: Query) -> list[Finding]:
-    v4 = [ip for ip in t.ips if ipaddress.ip_address(ip).version == 4]
-    if not v4:
-        return []
+    """A001 (and AAAA001 for a server with an IPv6 sending address): the mail host
+    resolves to every sending IP of its family."""
+    out: list[Finding] = []
+    for version, rtype, code in ((4, "A", "A001"), (6, "AAAA", "AAAA001")):
+        ips = [ip for ip in t.ips if ipaddress.ip_address(ip).version == version]
+        if ips:
+            out.append(await _forward(t, q, ips, rtype, code))
+    return out
+
+
+async def _forward(t: Target, q: Query, ips: list[str], rtype: str, code: str) -> Finding:
     rule = "RFC 5321 §2.3.5"
-    answer = await q(t.mail_host, "A")
-    fix = " / ".join(f"{t.mail_host}. A {ip}" for ip in v4)
+    answer = await q(t.mail_host, rtype)
+    fix = " / ".join(f"{t.mail_host}. {rtype} {ip}" for ip in ips)
     if unanswered(answer):
-        return [Finding("A001", "error", t.domain, t.mail_host, why_unanswered(answer), rule, fix)]
-    missing = [ip for ip in v4 if ip not in answer.values]
+        return Finding(code, "error", t.domain, t.mail_host, why_unanswered(answer), rule, fix)
+    got = {str(ipaddress.ip_address(v)) for v in answer.values}
+    missing = [ip for ip in ips if str(ipaddress.ip_address(ip)) not in got]
     if missing:
-        got = ", ".join(answer.values) or "nothing"
-        msg = f"{t.mail_host} resolves to {got}, not {', '.join(missing)}"
-        return [Finding("A001", "error", t.domain, t.mail_host, msg, rule, fix)]
-    return [Finding("A001", "ok", t.domain, t.mail_host, f"resolves to {', '.join(v4)}", rule)]
+        shown = ", ".join(answer.values) or "nothing"
+        msg = f"{t.mail_host} resolves to {shown}, not {', '.join(missing)}"
+        return Finding(code, "error", t.domain, t.mail_host, msg, rule, fix)
+    return Finding(code, "ok", t.domain, t.mail_host, f"resolves to {', '.join(ips)}", rule)
 
 
 def _reverse(ip: str) -> str:

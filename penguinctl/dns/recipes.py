@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from penguinctl.core.resource import Ref
+from penguinctl.core.resource import SPF_IP, Ref
 from penguinctl.dns.dmarc import mailto_domain, report_auth_name, same_org
 
 
@@ -72,6 +72,7 @@ def mail_domain_records(
     mail_host: str,
     server_key: str,
     sending_ips: Ref | None = None,
+    ipv6: bool = False,
     dkim_key: str,
     selector: str,
     mailu_domain_key: str,
@@ -109,7 +110,7 @@ def mail_domain_records(
                 spf_source.key,
                 spf_source.output,
                 template="v=spf1 {}" + includes + f" {spf.policy}",
-                each="ip4:{}",
+                each=SPF_IP,
             ),
             (
                 f"SPF: only the sending IPs of {mail_host} may send as {domain} ({spf.policy})"
@@ -147,13 +148,26 @@ def mail_domain_records(
         )
     )
     if in_zone(mail_host, zone):
-        records.extend(mail_host_records(zone, mail_host, server_key))
+        records.extend(mail_host_records(zone, mail_host, server_key, ipv6=ipv6))
     records.extend(_never_send(zone, never_send))
     return records
 
 
-def mail_host_records(zone: str, mail_host: str, server_key: str) -> list[RecordRecipe]:
-    """The A record of a server's mail host (its HELO name) and that name's own SPF."""
+def mail_host_records(
+    zone: str, mail_host: str, server_key: str, *, ipv6: bool = False
+) -> list[RecordRecipe]:
+    """The A (and, for a server with an IPv6 address, AAAA) record of a server's mail
+    host (its HELO name) and that name's own SPF (``a`` covers both families)."""
+    aaaa = [
+        RecordRecipe(
+            zone,
+            mail_host,
+            "AAAA",
+            Ref(server_key, "ipv6"),
+            f"{mail_host} resolves to its server's IPv6 too: mail sent over IPv6 needs the "
+            "same forward-confirmed name",
+        )
+    ]
     return [
         RecordRecipe(
             zone,
@@ -170,6 +184,7 @@ def mail_host_records(zone: str, mail_host: str, server_key: str) -> list[Record
             f"SPF for the HELO name {mail_host}: bounces and DSNs from it pass SPF",
             tag="spf",
         ),
+        *(aaaa if ipv6 else []),
     ]
 
 

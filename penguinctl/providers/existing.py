@@ -5,8 +5,10 @@ it over SSH (key authentication, the host key pinned in the store on first use t
 :mod:`penguinctl.remote`, a changed key refused) and recording its facts:
 
 * the OS (``os``, ``os_version``; Debian and Ubuntu are supported) and host name;
-* its IPv4 addresses (``addresses``, from ``hostname -I``) — the spec's ``address`` is the
-  sending IP (``ipv4``/``ips``, what SPF and the A record use);
+* its addresses (``addresses``, ``addresses6``, from ``hostname -I``) — the spec's
+  ``address`` is the sending IPv4 (``ipv4``/``ips``, what SPF and the A record use), and
+  ``address6``, when given, must be one of the host's IPv6 addresses (``ipv6``, also in
+  ``ips``: SPF gets ``ip6:``, the mail host an AAAA record);
 * whether **outbound port 25** is open: the *server* tries a TCP connection to
   ``settings.port25_target`` (default ``gmail-smtp-in.l.google.com:25``, a well-known MX)
   within ``settings.port25_timeout`` seconds (default 5). Many providers block it; then the
@@ -45,8 +47,8 @@ class ExistingServerProvider(Provider):
 
     Attributes: ``name``, ``tenant``, ``address``, ``ssh_user``, ``ssh_port``, ``ssh_key``
     (a private key path; ``~`` and workspace-relative paths work), ``mail_host``, ``tags``.
-    Outputs: ``ipv4``, ``ips``, ``addresses``, ``os``, ``os_version``, ``hostname``,
-    ``port25_outbound``, ``host_key``, ``mail_host``.
+    Outputs: ``ipv4``, ``ipv6``, ``ips``, ``addresses``, ``addresses6``, ``os``,
+    ``os_version``, ``hostname``, ``port25_outbound``, ``host_key``, ``mail_host``.
     """
 
     type = "existing"
@@ -104,8 +106,17 @@ class ExistingServerProvider(Provider):
                 hint="penguinctl supports Debian and Ubuntu servers",
             )
         pin = remote.pins.get(target.host, target.port)
-        addresses = [a for a in extra["addresses"].stdout.split() if ":" not in a]
+        found = extra["addresses"].stdout.split()
+        addresses = [a for a in found if ":" not in a]
+        addresses6 = [a for a in found if ":" in a]
         address = str(attrs["address"])
+        address6 = attrs.get("address6")
+        if address6 and not any(_same_ip(address6, a) for a in addresses6):
+            raise ConfigError(
+                f"{target.where} has no IPv6 address {address6} "
+                f"(it has: {', '.join(addresses6) or 'none'})",
+                hint="set address6 to one of the server's own IPv6 addresses, or drop it",
+            )
         open25 = probe.exit_code == 0
         if not open25:
             ctx.log(
@@ -114,8 +125,10 @@ class ExistingServerProvider(Provider):
             )
         outputs = {
             "ipv4": address,
-            "ips": [address],
+            "ipv6": address6,
+            "ips": [address, address6] if address6 else [address],
             "addresses": addresses,
+            "addresses6": addresses6,
             "os": facts.os_id,
             "os_version": facts.os_version,
             "hostname": facts.hostname,
@@ -125,6 +138,15 @@ class ExistingServerProvider(Provider):
             "mail_host": attrs.get("mail_host"),
         }
         return Observed(address, dict(attrs), outputs)
+
+
+def _same_ip(a: str, b: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b.split("%", 1)[0])
+    except ValueError:
+        return False
 
 
 def _target(ctx: ProviderContext, attrs: Mapping[str, Any]) -> Any:

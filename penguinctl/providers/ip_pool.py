@@ -9,10 +9,9 @@ expansion, :mod:`penguinctl.spec.pools`) part of the state, so that
   members' addresses (a member's IP is known only once its server exists).
 
 Attributes (references resolved by the engine): ``name``, ``members`` (server ->
-IPv4), ``assignment`` (domain -> server). Outputs: ``members``, ``assignment``,
-``load`` (server -> number of domains), and ``ips:<domain>`` (a one-item list: the
-IPv4 of the domain's server; a list so SPF can list several IPs once a host binds
-more than one).
+its sending IPs), ``assignment`` (domain -> server). Outputs: ``members``, ``assignment``,
+``load`` (server -> number of domains), and ``ips:<domain>`` (the sending
+IPs of the domain's server, IPv6 included when the server has one).
 """
 
 from __future__ import annotations
@@ -34,14 +33,14 @@ def pool_outputs(attrs: Mapping[str, Any]) -> dict[str, Any]:
         "load": {m: sum(1 for s in assignment.values() if s == m) for m in members},
     }
     for domain, server in assignment.items():
-        ip = members.get(server)
-        if not ip:
+        ips = members.get(server)
+        if not ips:
             raise ProviderError(
                 f"pool {attrs.get('name')}: {domain} is assigned to {server}, "
                 "which has no sending IP recorded",
                 hint="apply the server first (penguinctl status shows its address)",
             )
-        out[f"ips:{domain}"] = [ip]
+        out[f"ips:{domain}"] = list(ips) if isinstance(ips, list) else [ips]
     return out
 
 

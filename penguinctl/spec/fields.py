@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 from pydantic.json_schema import WithJsonSchema
@@ -152,6 +152,18 @@ def check_ip(value: str) -> str:
         raise ValueError(f"'{value}' is not an IPv4 or IPv6 address") from None
 
 
+def check_ip_version(version: int, note: str = "") -> Any:
+    """A validator for one address family (``address`` is IPv4, ``address6`` IPv6)."""
+
+    def check(value: str) -> str:
+        text = check_ip(value)
+        if ipaddress.ip_address(text).version != version:
+            raise ValueError(f"'{value}' is not an IPv{version} address{note}")
+        return text
+
+    return check
+
+
 def check_ttl(value: int) -> int:
     """A DNS TTL: 1 means automatic (Cloudflare), otherwise 60..86400 seconds."""
     if value != 1 and not 60 <= value <= 86400:
@@ -225,6 +237,14 @@ IpAddress = Annotated[
     str,
     AfterValidator(check_ip),
     WithJsonSchema({"anyOf": [_string(fmt="ipv4"), _string(fmt="ipv6")]}),
+]
+Ipv4Address = Annotated[
+    str,
+    AfterValidator(check_ip_version(4, " (a server's IPv6 address goes in address6)")),
+    WithJsonSchema(_string(fmt="ipv4")),
+]
+Ipv6Address = Annotated[
+    str, AfterValidator(check_ip_version(6)), WithJsonSchema(_string(fmt="ipv6"))
 ]
 Ttl = Annotated[
     int,

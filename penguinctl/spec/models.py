@@ -19,7 +19,8 @@ from penguinctl.spec.fields import (
     DnsName,
     Domain,
     Email,
-    IpAddress,
+    Ipv4Address,
+    Ipv6Address,
     LocalPart,
     MailtoUri,
     RecordName,
@@ -89,7 +90,10 @@ class ServerSpec(SpecModel):
     ssh_keys: list[str] = Field(default_factory=list)
     mail_host: Domain = Field(description="the HELO name; PTR records point here")
     extra_ips: int = Field(default=0, ge=0, le=255)
-    address: IpAddress | None = None
+    address: Ipv4Address | None = None
+    # The server's IPv6 sending address, when it has one: published as the mail host's
+    # AAAA and as ip6: in SPF (its PTR is its owner's to set, like the IPv4's).
+    address6: Ipv6Address | None = None
     ssh_user: str = "root"
     ssh_port: int = Field(default=22, ge=1, le=65535)
     ssh_key: SshKeyPath | None = None
@@ -107,6 +111,14 @@ class ServerSpec(SpecModel):
         if self.provider == "existing" and self.address is None:
             problems.append(
                 (("address",), "missing required field 'address' (provider existing)", True)
+            )
+        if self.provider == "hostwinds" and self.address6 is not None:
+            problems.append(
+                (
+                    ("address6",),
+                    "address6 is for existing servers: Hostwinds' API gives IPv4 only",
+                    False,
+                )
             )
         if problems:
             raise FieldProblems(problems)

@@ -53,7 +53,7 @@ def as_json(result: Any) -> Any:
 def assignment(cli: Cli) -> dict[str, tuple[str, str]]:
     [pool] = as_json(cli("status", "-o", "json"))["tenants"]["acme"]["pools"]
     assert pool["name"] == "senders"
-    return {d: (a["server"], a["ip"]) for d, a in pool["assignment"].items()}
+    return {d: (a["server"], " ".join(a["ips"])) for d, a in pool["assignment"].items()}
 
 
 def spf(cli: Cli, domain: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from penguinctl.core.resource import Ref
+from penguinctl.core.resource import SPF_IP, Ref
 from penguinctl.dns.recipes import mail_domain_records
 from penguinctl.spec.models import DmarcSettings, SpfSettings
 
@@ -43,7 +43,7 @@ def test_full_domain_with_external_rua_include_and_never_send() -> None:
                 "server/s1",
                 "ips",
                 template="v=spf1 {} include:_spf.partner.example -all",
-                each="ip4:{}",
+                each=SPF_IP,
             ),
             None,
             "SPF: only the sending IPs of mail.shop.example may send as shop.example (-all)",
@@ -155,3 +155,47 @@ def test_defaults_and_a_rua_penguinctl_does_not_manage() -> None:
     assert dmarc.content == "v=DMARC1; p=none; rua=mailto:postmaster@b.example; adkim=r; aspf=r"
     tlsrpt = next(r for r in no_rua if r.key.endswith("_smtp._tls"))
     assert tlsrpt.content == "v=TLSRPTv1; rua=mailto:postmaster@b.example"
+
+
+def test_a_server_with_ipv6_gets_aaaa_and_ip6_in_spf() -> None:
+    """An existing server with ``address6``: the mail host's AAAA, and SPF lists both
+    families (``ip4:`` / ``ip6:`` chosen per address when the reference resolves)."""
+    from types import SimpleNamespace
+
+    from penguinctl.core.resource import Ref as R
+    from penguinctl.dns.recipes import mail_domain_records
+
+    spf = SimpleNamespace(include=[], policy="-all")
+    dmarc = SimpleNamespace(
+        policy="none", subdomain_policy=None, rua=[], ruf=[], adkim="r", aspf="r"
+    )
+    recipes = mail_domain_records(
+        domain="own.example",
+        zone="own.example",
+        mail_host="mail.own.example",
+        server_key="server/own1",
+        ipv6=True,
+        dkim_key="dkim_key/own.example/dkim",
+        selector="dkim",
+        mailu_domain_key="mailu_domain/own.example",
+        spf=spf,
+        dmarc=dmarc,
+    )
+    by_key = {r.key: r for r in recipes}
+    assert by_key["dns_record/own.example/AAAA/mail"].content == R("server/own1", "ipv6")
+    ref = by_key["dns_record/own.example/TXT/@/spf"].content
+    assert (
+        ref.render(["192.0.2.10", "2001:db8::25"]) == "v=spf1 ip4:192.0.2.10 ip6:2001:db8::25 -all"
+    )
+    without = mail_domain_records(
+        domain="own.example",
+        zone="own.example",
+        mail_host="mail.own.example",
+        server_key="server/own1",
+        dkim_key="dkim_key/own.example/dkim",
+        selector="dkim",
+        mailu_domain_key="mailu_domain/own.example",
+        spf=spf,
+        dmarc=dmarc,
+    )
+    assert not [r for r in without if r.type == "AAAA"]

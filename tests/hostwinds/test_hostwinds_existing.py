@@ -173,3 +173,77 @@ def test_existing_server_through_the_cli(cli: Any, sshd_server: SshdServer, list
     assert r.code == 0, r  # forgetting needs no --force: nothing is deleted
     assert "server/own1" not in cli("state", "list").out
     assert "delete server/own1" in r.err  # forgotten: the provider makes no connection
+
+
+def _own_ipv6() -> str:
+    """An IPv6 address of this machine (the sshd on loopback reports the same host's)."""
+    import subprocess
+
+    found = [
+        a
+        for a in subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+        if ":" in a
+    ]
+    if not found:
+        from tests.servers import unavailable
+
+        unavailable("this machine has no IPv6 address to check address6 against")
+    return found[0]
+
+
+def test_address6_is_verified_and_becomes_a_sending_ip(
+    sshd_server: SshdServer, store: Store, listener: int
+) -> None:
+    v6 = _own_ipv6()
+    out = (
+        ExistingServerProvider()
+        .create(ctx(store, listener), "server/own1", attrs(sshd_server, address6=v6))
+        .outputs
+    )
+    assert out["ipv6"] == v6 and out["ips"] == [sshd_server.host, v6]
+    assert v6 in out["addresses6"]
+    with pytest.raises(ConfigError, match=r"has no IPv6 address 2001:db8::25 \(it has: .*"):
+        ExistingServerProvider().create(
+            ctx(store, listener), "server/own1", attrs(sshd_server, address6="2001:db8::25")
+        )
+
+
+def test_an_ipv6_server_gets_aaaa_and_ip6_through_the_cli(
+    cli: Any, sshd_server: SshdServer, listener: int
+) -> None:
+    """apply publishes the mail host's AAAA and ip6: in SPF, and `dns check` verifies both
+    against the served zone (AAAA001, SPF coverage); the v6 PTR is its owner's to set."""
+    import json
+
+    v6 = _own_ipv6()
+    config = cli.root / "penguinctl.yaml"
+    config.write_text(
+        config.read_text()
+        + f"  own: {{type: existing, settings: {{port25_target: '127.0.0.1:{listener}'}}}}\n"
+    )
+    (cli.root / "own.yaml").write_text(
+        "apiVersion: penguinctl/v1\nkind: Tenant\nmetadata: {name: own}\nspec: {contact: ops@own.example}\n---\n"
+        "apiVersion: penguinctl/v1\nkind: Server\nmetadata: {name: own1}\nspec:\n"
+        "  tenant: own\n  provider: existing\n  instance: own\n"
+        f"  address: {sshd_server.host}\n  address6: '{v6}'\n  sshUser: {sshd_server.user}\n"
+        f"  sshPort: {sshd_server.port}\n  sshKey: file:{sshd_server.client_key}\n"
+        "  mailHost: mail.own.example\n---\n"
+        "apiVersion: penguinctl/v1\nkind: MailDomain\nmetadata: {name: own}\n"
+        "spec: {tenant: own, domain: own.example, server: own1, mailboxes: [{name: jo}]}\n"
+    )
+    r = cli("apply", "-f", "own.yaml", "--yes")
+    assert "Apply complete" in r.out + r.err, r
+    aaaa = json.loads(cli("-o", "json", "state", "show", "dns_record/own.example/AAAA/mail").out)
+    assert aaaa["attrs"]["content"] == v6
+    spf = json.loads(cli("-o", "json", "state", "show", "dns_record/own.example/TXT/@/spf").out)
+    assert spf["attrs"]["content"] == f"v=spf1 ip4:{sshd_server.host} ip6:{v6} -all"
+    check = cli("-o", "json", "dns", "check", "own.example")
+    findings = {(f["code"], f["subject"]): f for f in json.loads(check.out)["findings"]}
+    assert findings[("AAAA001", "mail.own.example")]["status"] == "ok"
+    assert findings[("A001", "mail.own.example")]["status"] == "ok"
+    spf_ok = [
+        f for (code, _), f in findings.items() if code.startswith("SPF") and f["status"] == "error"
+    ]
+    assert not spf_ok, spf_ok  # the SPF covers both sending IPs
+    ptr6 = findings[("PTR001", v6)]
+    assert ptr6["status"] == "error" and "set at the server's provider" in ptr6["fix"]

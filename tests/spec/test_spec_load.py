@@ -101,7 +101,8 @@ metadata: {name: own}
 spec:
   tenant: acme
   provider: existing
-  address: "2001:DB8::0:1"
+  address: 192.0.2.10
+  address6: "2001:DB8::0:1"
   mailHost: Mail.Acme.Example.
   sshUser: deploy
   sshPort: 2222
@@ -127,7 +128,7 @@ spec:
     )
     specs = load([write("x.yaml", text)])
     server = specs.servers["own"].spec
-    assert server.address == "2001:db8::1"
+    assert (server.address, server.address6) == ("192.0.2.10", "2001:db8::1")  # canonical
     assert server.mail_host == "mail.acme.example"
     domain = specs.mail_domains["sub"].spec
     assert domain.zone == "acme.example"

@@ -1,0 +1,50 @@
+"""A server's addresses: ``address`` is the sending IPv4, ``address6`` an optional IPv6."""
+
+from __future__ import annotations
+
+from tests.spec.conftest import issues_of, where
+
+TENANT = "apiVersion: penguinctl/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {}\n"
+
+
+def server(spec: str) -> str:
+    return (
+        TENANT
+        + f"---\napiVersion: penguinctl/v1\nkind: Server\nmetadata: {{name: s}}\nspec: {spec}\n"
+    )
+
+
+def test_an_ipv6_address_in_address_points_at_address6(write) -> None:
+    [issue] = issues_of(
+        write(
+            "s.yaml",
+            server(
+                "{tenant: acme, provider: existing, address: '2001:db8::1', mailHost: m.acme.example}"
+            ),
+        )
+    )
+    assert where(issue) == "s.yaml:9:51 spec.address"
+    assert issue.message == (
+        "'2001:db8::1' is not an IPv4 address (a server's IPv6 address goes in address6)"
+    )
+
+
+def test_address6_must_be_ipv6_and_is_for_existing_servers(write) -> None:
+    issues = issues_of(
+        write(
+            "s.yaml",
+            server(
+                "{tenant: acme, location: l, plan: p, image: i, mailHost: m.acme.example, address6: '2001:db8::1'}"
+            )
+            + "---\n"
+            + server(
+                "{tenant: acme, provider: existing, address: 192.0.2.1, address6: 192.0.2.2, mailHost: n.acme.example}"
+            )
+            .split("---\n", 1)[1]
+            .replace("name: s}", "name: t}"),
+        )
+    )
+    assert [(where(i).split(" ", 1)[1], i.message) for i in issues] == [
+        ("spec.address6", "address6 is for existing servers: Hostwinds' API gives IPv4 only"),
+        ("spec.address6", "'192.0.2.2' is not an IPv6 address"),
+    ]
