@@ -13,23 +13,23 @@ re-import updates the contact, never duplicates it. Every bad row is reported as
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from penguinctl.campaigns import db
 from penguinctl.campaigns.tables import ContactListTable, ContactTable, ListMemberTable
 from penguinctl.core.errors import PenguinError
-from penguinctl.store.types import utcnow
+from penguinctl.store.types import UTCDateTime, utcnow
 
-BATCH = 5000
+BATCH = 10_000  # rows per write transaction
 RESERVED = ("email", "legal_basis", "source")
 LEGAL_BASES = ("consent", "legitimate_interest", "contract", "unknown")
 
@@ -49,12 +49,20 @@ class ImportSummary:
         }
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    # A tuple, not a frozen dataclass: its construction is ~3x cheaper, once per row.
     line: int
     data: dict[str, Any] | None  # None: the row could not be read (reason given)
     problem: str | None = None
 
+
+try:
+    # email-validator's own test for an ASCII dot-atom local part: for the characters
+    # _SIMPLE lets through it is exactly what validate_email_local_part accepts
+    # (an ASCII local part failing it fails the internationalised form too).
+    from email_validator.rfc_constants import DOT_ATOM_TEXT as _DOT_ATOM
+except ImportError:  # pragma: no cover - another email-validator layout: full path
+    _DOT_ATOM = re.compile(r"(?!)")
 
 _SIMPLE = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[^@\s\"\\()<>\[\],;:]+$")
 _domains: dict[str, str | ValueError] = {}  # domain -> normalized domain, or why it is invalid
@@ -82,7 +90,7 @@ def normalize(address: str) -> str:
             _domains[domain] = verdict
         if isinstance(verdict, ValueError):
             raise verdict
-        if _local_ok(local):
+        if _DOT_ATOM.match(local):
             return f"{local}@{verdict}".lower()
     return _full(address)
 
@@ -95,26 +103,6 @@ def _full(address: str) -> str:
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     return str(found.normalized).lower()
-
-
-def _local_ok(local: str) -> bool:
-    """True when the local part passes email-validator's own check (else: full path)."""
-    try:
-        from email_validator import EmailNotValidError
-        from email_validator.syntax import validate_email_local_part
-    except ImportError:  # pragma: no cover - another email-validator layout
-        return False
-    try:
-        validate_email_local_part(
-            local,
-            allow_smtputf8=True,
-            allow_empty_local=False,
-            quoted_local_part=False,
-            strict=False,
-        )
-    except (EmailNotValidError, TypeError):
-        return False
-    return True
 
 
 def read_rows(path: Path) -> Iterator[Row]:
@@ -183,97 +171,171 @@ def import_file(
     delivered there); see :func:`penguinctl.campaigns.mx.MxChecker`.
     """
     summary = ImportSummary()
+    # hash() of each address seen: 64 bits like the blake2b digest it replaces (a false
+    # duplicate needs a collision, ~1e-8 for a million rows) at a fraction of the cost.
     seen: set[int] = set()
     list_id = ensure_list(store, tenant, list_name) if list_name else None
-    batch: list[tuple[int, dict[str, Any]]] = []
+    writer = _Writer(store, tenant, list_id)
+    batch: list[tuple[int, list[Any]]] = []  # (line, [email, fields, legal basis, source])
+    default_source = f"import:{path.name}"
 
     def bad(line: int, reason: str, key: str) -> None:
         summary.skipped[key] += 1
         report(f"{path}:{line}: {reason}")
 
-    for row in read_rows(path):
-        if row.data is None:
-            bad(row.line, row.problem or "unreadable", "unreadable row")
-            continue
-        raw = row.data.get("email")
-        if not isinstance(raw, str) or not raw.strip():
-            bad(row.line, "no email address", "no address")
-            continue
-        try:
-            email = normalize(raw)
-        except ValueError as exc:
-            bad(row.line, f"invalid address {raw.strip()!r}: {exc}", "invalid address")
-            continue
-        digest = int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest())
-        if digest in seen:
-            bad(row.line, f"duplicate of an earlier row ({email})", "duplicate in file")
-            continue
-        seen.add(digest)
-        basis = str(row.data.get("legal_basis") or legal_basis)
-        if basis not in LEGAL_BASES:
-            bad(row.line, f"unknown legal basis {basis!r}", "unknown legal basis")
-            continue
-        fields = {k: v for k, v in row.data.items() if k not in RESERVED}
-        source = str(row.data.get("source") or f"import:{path.name}")
-        batch.append(
-            (row.line, {"email": email, "fields": fields, "legal_basis": basis, "source": source})
-        )
-        if len(batch) >= BATCH:
-            _flush(store, tenant, list_id, batch, summary, check_mx, bad)
-            batch = []
-    if batch:
-        _flush(store, tenant, list_id, batch, summary, check_mx, bad)
+    with writer:
+        for line, data, problem in read_rows(path):
+            if data is None:
+                bad(line, problem or "unreadable", "unreadable row")
+                continue
+            raw = data.get("email")
+            if not isinstance(raw, str) or not raw.strip():
+                bad(line, "no email address", "no address")
+                continue
+            try:
+                email = normalize(raw)
+            except ValueError as exc:
+                bad(line, f"invalid address {raw.strip()!r}: {exc}", "invalid address")
+                continue
+            digest = hash(email)
+            if digest in seen:
+                bad(line, f"duplicate of an earlier row ({email})", "duplicate in file")
+                continue
+            seen.add(digest)
+            basis = str(data.pop("legal_basis", None) or legal_basis)
+            if basis not in LEGAL_BASES:
+                bad(line, f"unknown legal basis {basis!r}", "unknown legal basis")
+                continue
+            del data["email"]
+            source = str(data.pop("source", None) or default_source)
+            batch.append((line, [email, data, basis, source]))  # data: the custom fields now
+            if len(batch) >= BATCH:
+                _flush(writer, batch, check_mx, bad)
+                batch = []
+        if batch:
+            _flush(writer, batch, check_mx, bad)
+    summary.imported, summary.updated = writer.inserted, writer.updated
     return summary
 
 
 def _flush(
-    store: Any,
-    tenant: str,
-    list_id: int | None,
-    batch: list[tuple[int, dict[str, Any]]],
-    summary: ImportSummary,
+    writer: _Writer,
+    batch: list[tuple[int, list[Any]]],
     check_mx: Callable[[list[str]], dict[str, str | None]] | None,
     bad: Callable[[int, str, str], None],
 ) -> None:
     if check_mx is not None:
-        problems = check_mx(sorted({v["email"].rpartition("@")[2] for _, v in batch}))
+        problems = check_mx(sorted({v[0].rpartition("@")[2] for _, v in batch}))
         kept = []
         for line, values in batch:
-            problem = problems.get(values["email"].rpartition("@")[2])
+            problem = problems.get(values[0].rpartition("@")[2])
             if problem:
-                bad(line, f"{values['email']}: {problem}", "domain cannot receive mail")
+                bad(line, f"{values[0]}: {problem}", "domain cannot receive mail")
             else:
                 kept.append((line, values))
         batch = kept
-    if not batch:
-        return
-    table = db.t(ContactTable)
-    now = utcnow()
-    emails = [v["email"] for _, v in batch]
-    rows = [{**v, "tenant": tenant, "created_at": now, "updated_at": now} for _, v in batch]
-    stmt = db.insert(store, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tenant", "email"],
-        set_={c: stmt.excluded[c] for c in ("fields", "legal_basis", "source", "updated_at")},
-    )
-    with db.writing(store) as conn:
-        existing = {
-            r[0]
-            for r in conn.execute(
-                sa.select(table.c.email).where(table.c.tenant == tenant, table.c.email.in_(emails))
-            )
-        }
-        conn.execute(stmt, rows)
-        if list_id is not None:
-            ids = conn.execute(
-                sa.select(table.c.id).where(table.c.tenant == tenant, table.c.email.in_(emails))
-            )
-            members = db.insert(store, db.t(ListMemberTable)).on_conflict_do_nothing()
-            conn.execute(
-                members, [{"list_id": list_id, "contact_id": r[0], "tenant": tenant} for r in ids]
-            )
-    summary.updated += len(existing)
-    summary.imported += len(batch) - len(existing)
+    if batch:
+        writer.submit([values for _, values in batch])
+
+
+class _Writer:
+    """Upserts batches of contacts: a few set-based statements per batch, whatever its size.
+
+    The batch travels as ONE JSON array parameter that the database unnests
+    (``json_each`` on SQLite, ``jsonb_array_elements`` on PostgreSQL). Binding
+    ~5 values per row through SQLAlchemy's executemany was half the import time
+    (per-row parameter processing and a JSON dump per ``fields``); one
+    ``json.dumps`` of the batch is a single C call. Each batch is one transaction
+    (not the whole file) so a long import never holds SQLite's write lock for more
+    than a moment: the campaign runner claims sends while it runs.
+
+    Writes run on one background thread while the caller reads and validates the
+    next batch: sqlite3 and psycopg release the GIL inside a statement, so on two
+    cores the database work overlaps the Python work. At most one batch is being
+    written while the next is built (bounded memory); a write error is raised by
+    the next ``submit`` or by leaving the ``with`` block.
+    """
+
+    def __init__(self, store: Any, tenant: str, list_id: int | None) -> None:
+        self.store, self.tenant, self.list_id = store, tenant, list_id
+        contacts, members = db.t(ContactTable).name, db.t(ListMemberTable).name
+        self.postgres = store.dialect == "postgresql"
+        if self.postgres:
+            rows = "jsonb_array_elements(CAST(:rows AS jsonb)) AS r(v)"
+            email, fields, basis, source = "v->>0", "v->1", "v->>2", "v->>3"
+            ids = "unnest(CAST(:ids AS integer[])) AS i(value)"
+        else:
+            rows = "json_each(:rows) AS r"
+            email, fields, basis, source = (f"json_extract(r.value, '$[{i}]')" for i in range(4))
+            ids = "json_each(:ids) AS i"
+        # RETURNING gives the ids for the list without looking the addresses up again,
+        # and whether each row is new: created_at keeps its first value on update, so
+        # it equals this batch's timestamp only for the rows this statement inserted.
+        self.upsert = sa.text(
+            f"INSERT INTO {contacts}"
+            " (tenant, email, fields, legal_basis, source, created_at, updated_at)"
+            f" SELECT :tenant, {email}, {fields}, {basis}, {source}, :now, :now FROM {rows}"
+            " WHERE true"  # SQLite: an INSERT ... SELECT before ON CONFLICT needs a WHERE
+            " ON CONFLICT (tenant, email) DO UPDATE SET fields = excluded.fields,"
+            " legal_basis = excluded.legal_basis, source = excluded.source,"
+            " updated_at = excluded.updated_at"
+            " RETURNING id, created_at = :now"
+        ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+        self.members = sa.text(
+            f"INSERT INTO {members} (list_id, contact_id, tenant)"
+            f" SELECT :list_id, i.value, :tenant FROM {ids} WHERE true"
+            " ON CONFLICT DO NOTHING"
+        )
+
+    inserted = 0
+    updated = 0
+    _pending: Future[int] | None = None
+    _pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> _Writer:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contacts-import")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._pool is not None
+        try:
+            if exc[0] is None:
+                self._wait()
+        finally:
+            self._pool.shutdown(wait=True)  # an error: the batch in flight still ends cleanly
+
+    def submit(self, batch: list[list[Any]]) -> None:
+        assert self._pool is not None, "use the writer in a with block"
+        self._wait()
+        self._pending = self._pool.submit(self._write_counted, batch)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _write_counted(self, batch: list[list[Any]]) -> int:
+        existed = self.write(batch)
+        self.updated += existed
+        self.inserted += len(batch) - existed
+        return existed
+
+    def write(self, batch: list[list[Any]]) -> int:
+        """Upsert ``batch`` ([email, fields, basis, source] each); returns how many existed."""
+        params = {"tenant": self.tenant, "rows": json.dumps(batch), "now": utcnow()}
+        with db.writing(self.store) as conn:
+            returned = conn.execute(self.upsert, params).all()
+            if self.list_id is not None:
+                ids = [row[0] for row in returned]
+                conn.execute(
+                    self.members,
+                    {
+                        "list_id": self.list_id,
+                        "tenant": self.tenant,
+                        "ids": ids if self.postgres else json.dumps(ids),
+                    },
+                )
+        return sum(1 for row in returned if not row[1])
 
 
 def ensure_list(store: Any, tenant: str, name: str) -> int:

@@ -167,3 +167,27 @@ def test_the_cached_fast_path_agrees_with_email_validator(address: str):
             return "bad:" + str(exc)
 
     assert outcome(contacts.normalize) == outcome(contacts.normalize) == outcome(contacts._full)
+
+
+def test_batches_count_inserts_and_updates_exactly_and_fill_each_list(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from penguinctl.campaigns import contacts
+    from tests.campaigns.conftest import write_contacts
+
+    monkeypatch.setattr(contacts, "BATCH", 3)  # several batches, the last one partial
+    first = import_file(store, write_contacts(tmp_path / "a.csv", 10), tenant="acme", list_name="a")
+    assert (first.imported, first.updated) == (10, 0)
+    # Rows 5..14: half already known, interleaved across batch boundaries.
+    second = import_file(
+        store, write_contacts(tmp_path / "b.csv", 10, start=5), tenant="acme", list_name="b"
+    )
+    assert (second.imported, second.updated) == (5, 5)
+    assert len(list(iter_contacts(store, "acme"))) == 15
+    in_a = [c["email"] for c in iter_contacts(store, "acme", "a")]
+    in_b = [c["email"] for c in iter_contacts(store, "acme", "b")]
+    assert in_a == [f"person{i}@example.com" for i in range(10)]
+    assert sorted(in_b) == sorted(f"person{i}@example.com" for i in range(5, 15))
+    again = import_file(store, tmp_path / "b.csv", tenant="acme", list_name="b")
+    assert (again.imported, again.updated) == (0, 10)
+    assert len(list(iter_contacts(store, "acme", "b"))) == 10
