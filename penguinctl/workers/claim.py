@@ -3,9 +3,9 @@
 A worker claims every message on its own, committed before DATA (that is what
 keeps a ``kill -9`` down to one ambiguous send per thread). Through SQLAlchemy a
 claim is five statements (begin, mark the previous send, the refusal read, the
-insert, commit) and most of a worker's CPU; here it is ONE statement sent in
-psycopg's pipeline mode together with the previous send's outcome, then the
-commit.
+insert, commit) and most of a worker's CPU; here it is ONE statement, run in
+autocommit mode (a statement is then its own transaction, committed before the
+reply comes back), that also records the previous send's outcome.
 
 The statement applies exactly the refusal rules of
 :func:`penguinctl.campaigns.ledger._refusal` (campaign active, contact present,
@@ -17,14 +17,16 @@ and goes through the ledger's own claim.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from penguinctl.campaigns.ledger import runner_id
 from penguinctl.campaigns.tables import GLOBAL
 
-CLAIM = """
-WITH chk AS (
+CHECKS_AND_INSERT = """
+chk AS (
   SELECT
     (SELECT state FROM campaigns WHERE id = %(campaign)s) AS state,
     (SELECT email FROM contacts WHERE id = %(contact)s) AS email,
@@ -48,6 +50,21 @@ WITH chk AS (
 SELECT chk.state, chk.email, chk.suppressed, chk.stop, chk.paused, (SELECT id FROM ins)
 FROM chk
 """
+
+CLAIM = "WITH " + CHECKS_AND_INSERT
+
+# The previous send's outcome in the same statement: data-modifying CTEs run once,
+# all in the statement's own (autocommit) transaction.
+MARK_AND_CLAIM = (
+    """
+WITH mark AS (
+  UPDATE campaign_sends SET status = %(m_status)s, error = %(m_error)s, sent_at = %(m_sent_at)s
+  WHERE campaign_id = %(m_campaign)s AND contact_id = %(m_contact)s AND step = %(m_step)s
+    AND status = 'sending'
+  RETURNING id
+), """
+    + CHECKS_AND_INSERT
+)
 
 MARK = """
 UPDATE campaign_sends SET status = %(status)s, error = %(error)s, sent_at = %(sent_at)s
@@ -86,23 +103,41 @@ def mark_and_claim(
     stop_on: list[str] | tuple[str, ...] = (),
 ) -> str | None:
     """Record ``done`` and (unless ``job`` is None) claim ``job``, committed together on
-    the psycopg connection ``raw``. None when claimed, else why it must not be sent."""
+    the psycopg connection ``raw`` (in autocommit mode: see :func:`autocommit`).
+    None when claimed, else why it must not be sent."""
     marks, releases = outcome_params(done)
+    if job is not None and len(marks) <= 1 and not releases:
+        # The common case: one statement, one round trip, one commit.
+        params = _claim_params(job, message_id, variant, stop_on)
+        sql = CLAIM
+        if marks:
+            sql = MARK_AND_CLAIM
+            params |= {f"m_{k}": v for k, v in marks[0].items()}
+        with raw.cursor() as cur:
+            cur.execute(sql, params)
+            return _why(cur.fetchone())
     why: str | None = None
-    try:
-        with raw.pipeline(), raw.cursor() as cur:
-            if marks:
-                cur.executemany(MARK, marks)
-            if releases:
-                cur.executemany(RELEASE, releases)
-            if job is not None:
-                cur.execute(CLAIM, _claim_params(job, message_id, variant, stop_on))
-                why = _why(cur.fetchone())
-        raw.commit()
-    except BaseException:
-        raw.rollback()
-        raise
+    with raw.transaction(), raw.cursor() as cur:
+        if marks:
+            cur.executemany(MARK, marks)
+        if releases:
+            cur.executemany(RELEASE, releases)
+        if job is not None:
+            cur.execute(CLAIM, _claim_params(job, message_id, variant, stop_on))
+            why = _why(cur.fetchone())
     return why
+
+
+@contextmanager
+def autocommit(raw: Any) -> Iterator[Any]:
+    """``raw`` in autocommit mode (each statement its own committed transaction) for
+    the block, then back as the pool lent it."""
+    raw.rollback()  # nothing left open by the pool's checkout
+    raw.autocommit = True
+    try:
+        yield raw
+    finally:
+        raw.autocommit = False
 
 
 def _claim_params(job: Any, message_id: str, variant: str, stop_on: Any) -> dict[str, Any]:

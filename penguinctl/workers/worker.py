@@ -36,7 +36,7 @@ from penguinctl.campaigns import db, ledger
 from penguinctl.campaigns.schedule import ContactState, SendJob, SendState
 from penguinctl.campaigns.spec import seconds
 from penguinctl.campaigns.tables import ContactTable, SendTable
-from penguinctl.workers.claim import mark_and_claim
+from penguinctl.workers.claim import autocommit, mark_and_claim
 from penguinctl.workers.limits import DAY_FULL, Limit, Limits
 from penguinctl.workers.queue import payload_jobs
 
@@ -137,9 +137,10 @@ def chunk_connection(store: Any) -> Iterator[Any]:
     if store.dialect != "postgresql":
         yield None
         return
-    with db.engines(store)[1].connect() as conn:
-        raw: Any = conn.connection.driver_connection
-        raw.rollback()  # no transaction left open by the pool's checkout
+    with (
+        db.engines(store)[1].connect() as conn,
+        autocommit(conn.connection.driver_connection) as raw,
+    ):
         yield raw
 
 
