@@ -10,11 +10,14 @@ Measured in the same run, against the same ``smtp-sink`` on loopback:
   claims and marks sends in chunks;
 * ``workers``: the same campaign's sends enqueued on Redis (127.0.0.1:6379, a leased
   database) and sent by N ``penguinctl worker run`` processes sharing a PostgreSQL
-  store (127.0.0.1:5432, a fresh database), each send through the Redis limits
-  (Lua), the ledger claim and mark, and SMTP. Timed from the first enqueue to the
-  last send counted by the workers (they are started, idle, before).
+  store (127.0.0.1:5432, a fresh database): one queue message per chunk of up to 50
+  sends of one mailbox, each send through the Redis limits (Lua), the ledger claim
+  (one statement, committed before DATA) and SMTP. Timed from the first enqueue to
+  the last send counted by the workers (they are started, idle, before).
 
-Prints both rates and the ratio; ends with JSON lines. Needs ``smtp-sink``
+Prints both rates and the ratio, and the CPU the workers and their PostgreSQL
+backends used per message (what bounds the workers on a 2-core machine); ends with
+JSON lines. Needs ``smtp-sink``
 (Debian ``postfix``), Redis and PostgreSQL.
 """
 
@@ -122,6 +125,8 @@ def workers(port: int, n: int, count: int, threads: int, redis_url: str, pg_url:
                 raise SystemExit("workers did not start")
             time.sleep(0.1)
         broker = queue.broker(redis_url)
+        pg_pids = _pg_backends(pg_url)
+        cpu0 = _cpu([p.pid for p in procs]), _cpu(pg_pids)
         start = time.perf_counter()
         queue.enqueue(broker, due)
         while True:
@@ -132,6 +137,15 @@ def workers(port: int, n: int, count: int, threads: int, redis_url: str, pg_url:
                 raise SystemExit(f"only {sent} of {n} sent")
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
+        # Where the CPU went: the worker processes and their PostgreSQL backends.
+        new_pg = _pg_backends(pg_url) - pg_pids
+        worker_cpu = _cpu([p.pid for p in procs]) - cpu0[0]
+        pg_cpu = _cpu(pg_pids) - cpu0[1] + _cpu(new_pg)
+        CPU.update(
+            worker_ms_per_msg=round(1000 * worker_cpu / n, 3),
+            postgres_ms_per_msg=round(1000 * pg_cpu / n, 3),
+            cores_busy=round((worker_cpu + pg_cpu) / elapsed, 2),
+        )
         broker.close()
     finally:
         for proc in procs:
@@ -140,6 +154,32 @@ def workers(port: int, n: int, count: int, threads: int, redis_url: str, pg_url:
             proc.wait(30)
         store.close()
     return n / elapsed
+
+
+CPU: dict[str, float] = {}  # filled by workers(): CPU per message, cores kept busy
+
+
+def _cpu(pids: object) -> float:
+    """CPU seconds (user + system) used so far by ``pids`` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:  # type: ignore[attr-defined]
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def _pg_backends(pg_url: str) -> set[int]:
+    """PIDs of the PostgreSQL backends connected to the bench's database."""
+    import psycopg
+
+    name = pg_url.rpartition("/")[2]
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
+        return {int(r[0]) for r in rows}
 
 
 def _now():
@@ -179,6 +219,10 @@ def main() -> None:
         print(
             f"  {args.workers} workers x {args.threads} threads (PostgreSQL) {scaled:8,.0f} msg/s"
         )
+        print(
+            f"  CPU per message: workers {CPU['worker_ms_per_msg']:.2f} ms, their PostgreSQL "
+            f"backends {CPU['postgres_ms_per_msg']:.2f} ms; {CPU['cores_busy']:.2f} of 2 cores busy"
+        )
     finally:
         sink.terminate()
         sink.wait()
@@ -205,6 +249,7 @@ def main() -> None:
                 "threads": args.threads,
                 "messages": args.messages,
                 "msg_per_s": round(scaled, 1),
+                **CPU,
             }
         )
     )
