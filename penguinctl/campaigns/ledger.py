@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from penguinctl.campaigns import db
 from penguinctl.campaigns.tables import (
     GLOBAL,
+    ContactTable,
     EventTable,
     MailboxPauseTable,
     SendTable,
@@ -283,3 +284,74 @@ def record_event(
                 created_at=at or utcnow(),
             )
         )
+
+
+def ambiguous_sends(store: Any, campaign_id: int) -> list[dict[str, Any]]:
+    """The campaign's ``ambiguous`` sends, oldest claim first, with the contact's address."""
+    sends, contacts = db.t(SendTable), db.t(ContactTable)
+    query = (
+        sa.select(
+            sends.c.id,
+            contacts.c.email.label("contact"),
+            sends.c.step,
+            sends.c.mailbox,
+            sends.c.message_id,
+            sends.c.claimed_at,
+            sends.c.error,
+        )
+        .join(contacts, contacts.c.id == sends.c.contact_id, isouter=True)
+        .where(sends.c.campaign_id == campaign_id, sends.c.status == "ambiguous")
+        .order_by(sends.c.claimed_at, sends.c.id)
+    )
+    with db.reading(store) as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def settle(
+    store: Any, campaign_id: int, *, sent: list[int], not_sent: list[int], note: str
+) -> None:
+    """Record a human's decision on ambiguous sends, in one transaction.
+
+    ``sent``: the message did go out — the row becomes ``sent`` (at its claim time,
+    so the next step's delay counts from then) and is never due again. ``not_sent``:
+    it did not — the row is deleted, so the scheduler finds the step due again and
+    a new claim goes through the usual gate. Only rows still ``ambiguous`` in this
+    campaign are touched: if any id is not, nothing changes (:class:`PenguinError`).
+    """
+    from penguinctl.core.errors import PenguinError
+
+    both = sorted(set(sent) & set(not_sent))
+    if both:
+        raise PenguinError(
+            f"send(s) {', '.join(map(str, both))} given as both sent and not sent",
+            hint="decide each ambiguous send once",
+        )
+    wanted = set(sent) | set(not_sent)
+    sends = db.t(SendTable)
+    with db.writing(store) as conn:
+        found = {
+            row.id
+            for row in conn.execute(
+                sa.select(sends.c.id).where(
+                    sends.c.campaign_id == campaign_id,
+                    sends.c.status == "ambiguous",
+                    sends.c.id.in_(wanted),
+                )
+            )
+        }
+        unknown = sorted(wanted - found)
+        if unknown:
+            raise PenguinError(
+                f"send(s) {', '.join(map(str, unknown))} are not ambiguous sends of this campaign",
+                hint="`penguinctl campaign settle NAME` lists the ones to decide",
+            )
+        if sent:
+            conn.execute(
+                sa.update(sends)
+                .where(sends.c.id.in_(sent), sends.c.status == "ambiguous")
+                .values(status="sent", sent_at=sends.c.claimed_at, error=note)
+            )
+        if not_sent:
+            conn.execute(
+                sa.delete(sends).where(sends.c.id.in_(not_sent), sends.c.status == "ambiguous")
+            )

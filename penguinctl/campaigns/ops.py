@@ -134,3 +134,116 @@ def set_state(store: Any, name: str, state: str) -> dict[str, Any]:
         raise PenguinError(f"campaign {name} is stopped", hint="a stopped campaign stays stopped")
     write(store, campaign["id"], state)
     return campaign
+
+
+@dataclass
+class Settlement:
+    """What ``campaign settle`` found and did; ``run_id`` is the audit run (None: listing only)."""
+
+    pending: list[dict[str, Any]]
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    not_sent: list[dict[str, Any]] = field(default_factory=list)
+    run_id: int | None = None
+
+
+def settle(
+    store: Any,
+    name: str,
+    *,
+    sent: list[int],
+    not_sent: list[int],
+    all_sent: bool,
+    workspace: str,
+    profile: str | None,
+) -> Settlement:
+    """List the campaign's ambiguous sends and record the operator's decisions.
+
+    Sends left ``sending`` by a dead local runner become ``ambiguous`` first (as the
+    next run would), so an interrupted run can be settled without running again.
+    Each decision is journaled in an audit run (``penguinctl history``) before the
+    ledger changes: who decided what, about which message.
+    """
+    from penguinctl.campaigns import ledger
+    from penguinctl.campaigns.snapshot import find_campaign
+
+    sent, not_sent = list(dict.fromkeys(sent)), list(dict.fromkeys(not_sent))
+    campaign = find_campaign(store, name)
+    ledger.settle_dead(store, campaign["id"], ledger.local_runner_alive)
+    pending = ledger.ambiguous_sends(store, campaign["id"])
+    if all_sent:
+        if not_sent:
+            raise PenguinError(
+                "--all-sent and --not-sent together", hint="give --not-sent IDs and --sent IDs"
+            )
+        sent = [row["id"] for row in pending]
+    result = Settlement(pending)
+    if not sent and not not_sent:
+        return result
+    by_id = {row["id"]: row for row in pending}
+    # Refused before the audit run opens; ledger.settle checks again in its transaction.
+    unknown = sorted({*sent, *not_sent} - set(by_id))
+    if unknown:
+        known = ", ".join(str(i) for i in by_id) or "none"
+        raise PenguinError(
+            f"send(s) {', '.join(map(str, unknown))} are not ambiguous sends of campaign {name}",
+            hint=f"ambiguous sends now: {known}",
+        )
+    both = sorted(set(sent) & set(not_sent))
+    if both:
+        raise PenguinError(
+            f"send(s) {', '.join(map(str, both))} given as both sent and not sent",
+            hint="decide each ambiguous send once",
+        )
+    run_id = store.begin_run(f"campaign settle {name}", workspace=workspace, profile=profile)
+    result.run_id = run_id
+    changes: list[int] = []
+    try:
+        for ids, decision in ((sent, "sent"), (not_sent, "not sent")):
+            for send_id in ids:
+                row = by_id.get(send_id)
+                before = _audit(row) if row else {"id": send_id}
+                changes.append(
+                    store.intent(
+                        run_id,
+                        tenant=campaign["tenant"],
+                        key=f"campaign_send/{name}/{send_id}",
+                        action="update" if decision == "sent" else "delete",
+                        before=before,
+                        after={**before, "status": "sent"} if decision == "sent" else None,
+                    )
+                )
+        note = f"settled as sent by the operator (run {run_id})"
+        ledger.settle(store, campaign["id"], sent=sent, not_sent=not_sent, note=note)
+    except Exception as exc:
+        for change in changes:
+            store.result(change, "failed", str(exc))
+        store.finish_run(run_id, "failed", {"campaign": name, "error": str(exc)})
+        raise
+    for change in changes:
+        store.result(change, "applied")
+    result.sent = [by_id[i] for i in sent]
+    result.not_sent = [by_id[i] for i in not_sent]
+    result.pending = [row for row in pending if row["id"] not in set(sent) | set(not_sent)]
+    store.finish_run(
+        run_id,
+        "ok",
+        {
+            "campaign": name,
+            "applied": len(sent) + len(not_sent),
+            "sent": sent,
+            "not_sent": not_sent,
+        },
+    )
+    return result
+
+
+def _audit(row: dict[str, Any]) -> dict[str, Any]:
+    """What the journal keeps of an ambiguous send (no message content)."""
+    return {
+        "id": row["id"],
+        "status": "ambiguous",
+        "contact": row["contact"],
+        "step": row["step"] + 1,
+        "mailbox": row["mailbox"],
+        "message_id": row["message_id"],
+    }

@@ -1,4 +1,4 @@
-"""campaign plan|run|status|report|pause|resume|stop|resume-mailbox, unsubscribe serve."""
+"""campaign plan|run|status|report|settle|pause|resume|stop|resume-mailbox; unsubscribe serve."""
 
 from __future__ import annotations
 
@@ -172,6 +172,77 @@ def _report(ctx: typer.Context, name: str, *, detail: bool, fmt: str | None, cha
                     for a in data["ab"]
                 ],
             )
+
+
+@app.command()
+def settle(
+    ctx: typer.Context,
+    name: str = NAME,
+    sent: list[int] = typer.Option([], "--sent", help="ID of a send that did go out (repeat)"),
+    not_sent: list[int] = typer.Option(
+        [], "--not-sent", help="ID of a send that did not go out: it becomes due again (repeat)"
+    ),
+    all_sent: bool = typer.Option(False, "--all-sent", help="every ambiguous send went out"),
+) -> None:
+    """List ambiguous sends (interrupted inside DATA) and record your decision on them.
+
+    Check the recipient's mailbox or the server's log for each Message-ID first:
+    a send settled as sent is never sent again; one settled as not sent is due
+    again. Every decision is audited (`penguinctl history`).
+    """
+    from penguinctl.campaigns import ops
+
+    g = ctx.obj
+    out = g.out()
+    session = g.session(out)
+    try:
+        result = ops.settle(
+            session.store,
+            name,
+            sent=sent,
+            not_sent=not_sent,
+            all_sent=all_sent,
+            workspace=str(session.ws.root),
+            profile=session.ws.profile,
+        )
+    finally:
+        session.close()
+    if out.mode == "json":
+        out.json(
+            {
+                "run": result.run_id,
+                "settled_sent": [r["id"] for r in result.sent],
+                "settled_not_sent": [r["id"] for r in result.not_sent],
+                "ambiguous": [
+                    {**r, "step": r["step"] + 1, "claimed_at": r["claimed_at"].isoformat()}
+                    for r in result.pending
+                ],
+            }
+        )
+        return
+    if result.run_id is not None:
+        out.success(
+            f"campaign {name}: {len(result.sent)} settled as sent, "
+            f"{len(result.not_sent)} as not sent (due again); audited as run {result.run_id}"
+        )
+    if not result.pending:
+        out.info(f"campaign {name}: no ambiguous sends")
+        return
+    out.table(
+        f"ambiguous sends of {name} (decide with --sent ID / --not-sent ID)",
+        ["id", "contact", "step", "mailbox", "message-id", "claimed at"],
+        [
+            [
+                r["id"],
+                r["contact"],
+                r["step"] + 1,
+                r["mailbox"],
+                r["message_id"],
+                r["claimed_at"].isoformat(timespec="seconds"),
+            ]
+            for r in result.pending
+        ],
+    )
 
 
 def _state(ctx: typer.Context, name: str, state: str) -> None:
