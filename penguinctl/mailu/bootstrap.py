@@ -2,7 +2,10 @@
 
 :func:`plan_bootstrap` is pure (facts in, steps out), so each decision is testable
 without a host; :func:`run_bootstrap` gathers the facts in one SSH command and runs the
-steps. Steps: Docker engine + compose plugin, the hostname (= the mail host = the HELO
+steps. Steps: Docker engine + compose plugin (from Docker's own apt repository on Debian 12
+and older and on Ubuntu, as docs.docker.com/engine/install documents: the key in
+``/etc/apt/keyrings``, the source ``signed-by`` it; Debian 13's own packages carry the
+v2 plugin), the hostname (= the mail host = the HELO
 name = the PTR), time sync, swap on small hosts, and the firewall (SSH and the mail/web
 ports only).
 
@@ -25,6 +28,23 @@ from penguinctl.remote.facts import HostFacts, gather
 from penguinctl.remote.shell import join, quote
 
 APT = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+DOCKER_APT = "https://download.docker.com/linux"
+DOCKER_PACKAGES = (
+    "docker-ce",
+    "docker-ce-cli",
+    "containerd.io",
+    "docker-buildx-plugin",
+    "docker-compose-plugin",
+)
+# The host's codename is read from /etc/os-release; these cover a host that lacks it.
+CODENAMES = {
+    ("debian", "11"): "bullseye",
+    ("debian", "12"): "bookworm",
+    ("ubuntu", "20.04"): "focal",
+    ("ubuntu", "22.04"): "jammy",
+    ("ubuntu", "24.04"): "noble",
+}
+CODENAME_COMMAND = '. /etc/os-release && echo "${UBUNTU_CODENAME:-$VERSION_CODENAME}"'
 SMALL_HOST_MB = 2048  # MailU without ClamAV wants 1 GB RAM + 1 GB swap (apis.md §2.7)
 
 
@@ -36,6 +56,8 @@ class Want:
     swap_mb: int = 1024
     rollback_seconds: int = 120
     rollback_pidfile: str = "/run/penguinctl-firewall-rollback.pid"
+    apt_keyrings: str = "/etc/apt/keyrings"  # Docker's documented places (tests move them)
+    apt_sources: str = "/etc/apt/sources.list.d"
 
 
 @dataclass(frozen=True)
@@ -54,18 +76,72 @@ class BootstrapResult:
 
 def compose_package(facts: HostFacts) -> str:
     # Ubuntu ships the v2 plugin as docker-compose-v2; Debian's docker-compose is the
-    # v2 plugin from trixie (13) on. Debian 12 needs Docker's own repository (not done here).
+    # v2 plugin from trixie (13) on.
     return "docker-compose-v2" if facts.os_id == "ubuntu" else "docker-compose"
 
 
-def plan_bootstrap(facts: HostFacts, want: Want, ufw_status: str | None) -> list[Step]:
+def uses_docker_repo(facts: HostFacts) -> bool:
+    """Docker's apt repository on Ubuntu and on Debian before 13 (whose own packages lack
+    the compose v2 plugin); Debian 13's packages otherwise."""
+    if facts.os_id == "ubuntu":
+        return True
+    major = facts.os_version.split(".", 1)[0]
+    return facts.os_id == "debian" and major.isdigit() and int(major) < 13
+
+
+def docker_repo_script(facts: HostFacts, want: Want, codename: str | None) -> str:
+    """Docker's documented apt setup: key into ``/etc/apt/keyrings``, a source that is
+    ``signed-by`` it for the host's codename, then docker-ce and the compose plugin."""
+    codename = (codename or "").strip() or CODENAMES.get((facts.os_id, facts.os_version))
+    if not codename or not re.fullmatch(r"[a-z][a-z0-9-]{1,30}", codename):
+        raise RemoteError(
+            f"cannot tell the codename of {facts.os_id} {facts.os_version}",
+            hint="set VERSION_CODENAME in /etc/os-release, or install Docker by hand",
+        )
+    url = f"{DOCKER_APT}/{facts.os_id}"
+    keyring = f"{want.apt_keyrings}/docker.asc"
+    source = f"{want.apt_sources}/docker.list"
+    line = (
+        "printf 'deb [arch=%s signed-by=%s] %s %s stable\\n' \"$(dpkg --print-architecture)\" "
+        + " ".join(quote(v) for v in (keyring, url, codename))
+        + " > "
+        + quote(source)
+    )
+    return " && ".join(
+        [
+            join([*APT, "update", "-q"]),
+            join([*APT, "install", "-y", "-q", "ca-certificates", "curl"]),
+            join(["install", "-m", "0755", "-d", want.apt_keyrings]),
+            join(["curl", "-fsSL", f"{url}/gpg", "-o", keyring]),
+            join(["chmod", "a+r", keyring]),
+            line,
+            join([*APT, "update", "-q"]),
+            join([*APT, "install", "-y", "-q", *DOCKER_PACKAGES]),
+            join(["systemctl", "enable", "--now", "docker"]),
+        ]
+    )
+
+
+def plan_bootstrap(
+    facts: HostFacts, want: Want, ufw_status: str | None, codename: str | None = None
+) -> list[Step]:
+    """The steps ``facts`` call for; ``codename`` is the host's release codename (from
+    ``/etc/os-release``, for Docker's apt source)."""
     if not facts.supported:
         raise RemoteError(
             f"unsupported system {facts.os_id or 'unknown'} {facts.os_version}",
             hint="MailU hosts are bootstrapped on Debian or Ubuntu",
         )
     steps: list[Step] = []
-    if facts.docker is None:
+    if facts.docker is None and uses_docker_repo(facts):
+        steps.append(
+            Step(
+                "docker",
+                "Docker engine or its compose plugin is missing (Docker's apt repository)",
+                docker_repo_script(facts, want, codename),
+            )
+        )
+    elif facts.docker is None:
         pkgs = ["docker.io", compose_package(facts)]
         steps.append(
             Step(
@@ -150,9 +226,15 @@ def run_bootstrap(
     """Gather facts, plan, run each step; ``reconnect`` opens a *new* connection (the
     firewall check); by default one to the same target with the same pins."""
     facts = gather(remote)
-    status = remote.run("command -v ufw >/dev/null || exit 44; ufw status", check=False)
-    ufw_status = status.stdout if status.ok else None
-    steps = plan_bootstrap(facts, want, ufw_status)
+    more = remote.facts(
+        {
+            "ufw": "command -v ufw >/dev/null || exit 44; ufw status",
+            "codename": CODENAME_COMMAND,
+        }
+    )
+    ufw_status = more["ufw"].stdout if more["ufw"].ok else None
+    codename = more["codename"].stdout.strip() if more["codename"].ok else None
+    steps = plan_bootstrap(facts, want, ufw_status, codename)
     result = BootstrapResult(facts, steps)
     if dry_run:
         return result

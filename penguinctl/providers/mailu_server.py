@@ -4,8 +4,10 @@ One resource per server that serves mail domains. It sits after the server and i
 domains' DKIM keys and before the ``mailu_domain`` resources (which need MailU's admin
 container running). Attributes (what the plan diffs, never secret content):
 
-* ``server``, ``mail_host``, ``domains`` (in order), ``dkim_selectors``, ``senders`` —
-  the spec values the templates read; ``bind_ip`` — the address MailU's ports bind to
+* ``server``, ``mail_host``, ``main_domain`` (MailU's ``DOMAIN``: the server's first
+  domain), ``dkim_selectors``, ``senders`` — the spec values the templates read (the
+  other domains reach MailU through its config channel, ``mailu_domain``, and change no
+  file, so adding one restarts nothing); ``bind_ip`` — the address MailU's ports bind to
   (a reference to a new server's IPv4, an existing server's address);
 * ``files`` — ``{path: sha256}`` of the rendered non-secret files, rendered with the
   bind address left as :data:`BIND_MARKER` (so the checksums are known at plan time
@@ -24,8 +26,9 @@ Outputs: ``root``, ``deployed`` (``{path: sha256}`` of the bytes on the host),
 started). Outside the sandbox the files go over SSH (:mod:`penguinctl.mailu.deploy`:
 checksums first, only the difference, restart only what changed, wait for health); in
 the sandbox, into the emulated server's local directory
-``state/sandbox/servers/<server>/mailu``. Delete forgets: stopping MailU on a live host
-would drop its queue and mailboxes, which an apply must never do by omission.
+``state/sandbox/servers/<server>/mailu``. Delete (no spec puts a mail domain on the
+server any more) stops MailU (``docker compose down``) and removes the rendered files;
+the data directories (mailboxes, queue, DKIM keys) stay on the host.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def _context(attrs: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str,
     return config_for(
         str(attrs["server"]),
         str(attrs["mail_host"]),
-        [str(d) for d in attrs.get("domains") or []],
+        [str(attrs["main_domain"])] if attrs.get("main_domain") else [],
         [str(s) for s in attrs.get("dkim_selectors") or []],
         [str(s) for s in attrs.get("senders") or []],
         settings,
@@ -173,8 +176,8 @@ class MailuServerProvider(Provider):
 
     def check(self, attrs: Mapping[str, Any]) -> list[str]:
         problems = []
-        if not attrs.get("domains"):
-            problems.append("domains: a MailU server needs at least one mail domain")
+        if not attrs.get("main_domain"):
+            problems.append("main_domain: a MailU server needs at least one mail domain")
         if len(set(attrs.get("dkim_selectors") or [])) > 1:
             problems.append("dkim_selectors: MailU has one DKIM selector per server")
         return problems
@@ -212,7 +215,35 @@ class MailuServerProvider(Provider):
         return Observed(id=id, attrs=live, outputs={"deployed": deployed})
 
     def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
-        ctx.log(f"MailU on {id}: forgotten; its files and containers are left in place")
+        from penguinctl.mailu.deploy import compose_argv
+        from penguinctl.mailu.render import SECRET_FILES, TEMPLATE_FILES
+
+        paths = [*TEMPLATE_FILES, *SECRET_FILES]
+        if ctx.sandbox:
+            root = sandbox_root(ctx, id)
+            for p in paths:
+                (root / p).unlink(missing_ok=True)
+            return
+        from penguinctl.remote.shell import join, quote
+
+        channel = _channel(ctx, id, attrs)
+        compose = quote(f"{channel.root}/docker-compose.yml")
+        # Data directories (mail, queue, dkim) are bind mounts: `down` leaves them.
+        channel.remote.run(
+            f"if [ -f {compose} ]; then {join(compose_argv(channel.root, 'down'))}; fi; "
+            + join(["rm", "-f", "--", *(f"{channel.root}/{p}" for p in paths)]),
+            what=f"stopping MailU on {id}",
+        )
+        ctx.log(f"MailU on {id}: stopped; its data directories are kept")
+
+    def find(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed | None:
+        """The deployment when every file on the host is the planned one (settling an
+        interrupted apply); otherwise None, and the engine deploys again (idempotent)."""
+        try:
+            seen = self.read(ctx, str(attrs["server"]), attrs)
+        except NotFound:
+            return None
+        return None if DIFFERS in dict(seen.attrs.get("files") or {}).values() else seen
 
     # -- apply ----------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Strict recording stand-ins for the commands a MailU host runs that tests cannot run for
-real (``docker``, ``apt-get``, ``ufw``, ``hostnamectl``, ``systemctl``, ``timedatectl``).
+real (``docker``, ``apt-get``, ``curl``, ``ufw``, ``hostnamectl``, ``systemctl``,
+``timedatectl``). An allowed ``curl … -o PATH`` writes its rule's output to PATH.
 
 They are executables in a directory the SSH session puts first on ``PATH``
 (``Target.path_prefix``); everything else (sshd, files, sh, sha256sum…) is real.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-NAMES = ("docker", "apt-get", "ufw", "hostnamectl", "systemctl", "timedatectl")
+NAMES = ("docker", "apt-get", "curl", "ufw", "hostnamectl", "systemctl", "timedatectl")
 
 SCRIPT = """#!{python}
 import sys
@@ -114,6 +115,9 @@ def _answer(state: Path, root: str, name: str, argv: list[str]) -> tuple[int, st
     rules = json.loads(rules_path.read_text()) if rules_path.exists() else {}
     for rule in rules.get(name, []):
         if rule["argv"] == argv:
+            if name == "curl" and "-o" in argv[:-1]:  # a download lands where it was asked
+                Path(argv[argv.index("-o") + 1]).write_text(rule["stdout"])
+                return rule["exit"], "", ""
             return rule["exit"], rule["stdout"], ""
     prefix = ["compose", "-p", "mailu", "-f", f"{root}/docker-compose.yml"]
     if name == "docker" and argv[: len(prefix)] == prefix:
@@ -137,6 +141,8 @@ def _compose(state: Path, args: list[str]) -> tuple[int, str, str]:
         running |= set(args[2:])
     elif args[:1] == ["restart"] and _known(args[1:]) and set(args[1:]) <= running:
         pass
+    elif args == ["down"]:
+        running = set()
     elif args[:6] == ["exec", "-T", "admin", "flask", "mailu", "config-export"]:
         if "admin" not in running:
             return 1, "", "service admin is not running\n"

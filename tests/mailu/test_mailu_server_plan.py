@@ -19,7 +19,7 @@ def server(n: int, **attrs: Any) -> Resource:
     base = {
         "server": f"mx{n}",
         "mail_host": f"mail.d{n}.example",
-        "domains": [f"d{n}.example"],
+        "main_domain": f"d{n}.example",
         "dkim_selectors": ["mail"],
         "senders": [f"jane@d{n}.example"],
         "bind_ip": f"203.0.113.{n}",
@@ -85,9 +85,9 @@ def test_plan_shows_files_and_restarts_and_round_trips() -> None:
     # a new sending mailbox: MailU's rate-limit exemption (mailu.env) and its readers
     plan, _ = plan_for(1, {}, {}, senders=["jane@d0.example", "bulk@d0.example"])
     assert plan.changes[0].why.startswith("mailu.env changed → restarts admin, antispam")
-    # a second domain changes no file (MailU learns domains through its config channel)
-    plan, _ = plan_for(1, {}, {}, domains=["d0.example", "e.example"])
-    assert [(f.name, c.restarts) for c in plan.changes for f in c.fields] == [("domains", ())]
+    # another main domain (the first one left the server): MailU's DOMAIN, in mailu.env
+    plan, _ = plan_for(1, {}, {}, main_domain="e.example")
+    assert plan.changes[0].restarts == tuple(sorted(ENV_SERVICES))
     # nothing changed: no change at all
     plan, _ = plan_for(3, {"destination_concurrency": 7}, {"destination_concurrency": 7})
     assert plan.changes == [] and plan.unchanged == 3
