@@ -19,9 +19,15 @@ def sync(
         envvar="PENGUIN_IMAP_CA_FILE",
         help="PEM of the CA (or self-signed certificate) the IMAP servers present",
     ),
+    folder: list[str] = typer.Option(
+        None,
+        "--folder",
+        help="a folder to read (repeat: --folder INBOX --folder Junk); default INBOX",
+    ),
 ) -> None:
-    """Read the mailboxes over IMAP/TLS (never deleting or moving mail) and act on
-    bounces, complaints, replies, auto-replies and unsubscribes, each message once."""
+    """Read the sender mailboxes and the postmaster/abuse/bounce/dmarc addresses over
+    IMAP/TLS (never deleting or moving mail) and act on bounces, complaints, replies,
+    auto-replies and unsubscribes, each message once."""
     from penguinctl.inbound.sync import Sync, mailboxes, tls_context
 
     g = ctx.obj
@@ -29,7 +35,7 @@ def sync(
     session = g.session(out)
     try:
         store = session.store
-        boxes = mailboxes(store, tenant)
+        boxes = mailboxes(store, tenant, folder or ["INBOX"])
         sync = Sync(store, progress=out.debug)
         if session.ws.sandbox:
             result = sync.maildirs(session.ws.state_dir / "sandbox" / "maildirs", boxes)
@@ -45,6 +51,8 @@ def sync(
             out.info(f"{effect['mailbox']}: {effect['kind']}: {effect['effect']}")
         for error in data["errors"]:
             out.warn(error)
+        if data["missing_folders"]:
+            out.info("no such folder: " + ", ".join(data["missing_folders"]))
         counts = ", ".join(f"{v} {k}" for k, v in sorted(data["counts"].items()))
         out.success(
             f"inbox sync: {data['mailboxes']} mailbox(es), {data['new']} new message(s)"

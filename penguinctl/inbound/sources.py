@@ -61,6 +61,11 @@ class ImapSource:
                 hint="check the mailbox's IMAP host, port, TLS certificate and stored password",
             ) from exc
 
+    def exists(self, name: str) -> bool:
+        """Whether the mailbox has folder ``name`` (LIST; nothing is created)."""
+        status, data = self.imap.list('""', _quote(name))
+        return status == "OK" and any(row is not None for row in data)
+
     def folder(self, name: str) -> Iterator[Item]:
         """Messages of ``name`` without our keyword, in UID order (read-write SELECT:
         needed to store the keyword; nothing else is written)."""

@@ -1,10 +1,17 @@
 """``inbox sync``: read every sender mailbox, classify each new message once, apply it.
 
-The mailboxes are the ``mailu_mailbox/*`` resources of the state (sender, bounce
-and postmaster addresses alike) with their stored passwords; IMAP host and port
-come from the resource's outputs (``imap_host``/``imap_port``, else the SMTP
-host and 993). Servers are read concurrently (one thread per server; the
-mailboxes of one server one after another, so a server is not hammered). In the
+Which mailboxes (:func:`mailboxes`): of the ``mailu_mailbox/*`` resources of the
+state, every sender (bounces come back to the envelope sender, replies to From)
+and every role address where bounces, complaints and reports arrive — local
+part ``postmaster``, ``abuse``, ``bounce(s)``, ``mailer-daemon``, ``dmarc``,
+``fbl`` — even when it does not send. A ``sender: false`` mailbox with another
+name is a person's or a team's: it is not read. Which folders: ``INBOX``, or the
+list given (``inbox sync --folder INBOX --folder Junk``: bounces and replies
+often land in Junk); a listed folder a mailbox does not have is noted, not an
+error. With their stored passwords; IMAP host and port come from the resource's
+outputs (``imap_host``/``imap_port``, else the SMTP host and 993). Servers are
+read concurrently (one thread per server; the mailboxes of one server one after
+another, so a server is not hammered). In the
 sandbox, ``<state>/sandbox/maildirs/<address>/`` is read instead.
 
 A message is keyed by its Message-ID (a digest of its bytes when it has none):
@@ -29,6 +36,8 @@ from penguinctl.inbound.classify import classify
 from penguinctl.inbound.sources import ImapAccount, ImapSource, InboxError, Item, maildir_items
 
 IMAPS_PORT = 993
+# Local parts of the addresses read even when they do not send (RFC 2142 and common use).
+ROLES = frozenset({"postmaster", "abuse", "bounce", "bounces", "mailer-daemon", "dmarc", "fbl"})
 BATCH = 200  # messages per store transaction (and per keyword STORE)
 
 
@@ -39,6 +48,7 @@ class SyncResult:
     effects: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     mailboxes: int = 0
+    missing: list[str] = field(default_factory=list)  # "<address>/<folder>" not there
 
     @property
     def new(self) -> int:
@@ -52,6 +62,7 @@ class SyncResult:
             "counts": dict(self.counts),
             "effects": self.effects,
             "errors": self.errors,
+            "missing_folders": self.missing,
         }
 
 
@@ -59,16 +70,27 @@ class SyncResult:
 class Mailbox:
     tenant: str
     account: ImapAccount
+    role: str = "sender"  # or the role (local part) it is read for
 
 
-def mailboxes(store: Any, tenant: str | None) -> list[Mailbox]:
-    """The mailboxes recorded in the state (of ``tenant``, or all)."""
+def mailboxes(store: Any, tenant: str | None, folders: Iterable[str] = ("INBOX",)) -> list[Mailbox]:
+    """The mailboxes inbox sync reads (of ``tenant``, or all): senders and role
+    addresses (see the module's docstring), each with ``folders`` to read."""
+    wanted = tuple(dict.fromkeys(folders)) or ("INBOX",)
     found = []
     for key, rec in sorted(store.recorded(tenant).items()):
         if not key.startswith("mailu_mailbox/"):
             continue
         out = rec.outputs
         address = str(out.get("address") or key.split("/", 1)[1])
+        local = address.rpartition("@")[0].lower()
+        # A record without the flag sends: the Mailbox spec's default is sender: true.
+        if local in ROLES:
+            role = local
+        elif (rec.attrs or {}).get("sender", True) is not False:
+            role = "sender"
+        else:
+            continue
         password = store.get_secret(rec.tenant, key, "password") or ""
         host = str(out.get("imap_host") or out.get("smtp_host") or "")
         account = ImapAccount(
@@ -77,8 +99,9 @@ def mailboxes(store: Any, tenant: str | None) -> list[Mailbox]:
             int(out.get("imap_port") or IMAPS_PORT),
             str(out.get("username") or address),
             password,
+            wanted,
         )
-        found.append(Mailbox(rec.tenant, account))
+        found.append(Mailbox(rec.tenant, account, role))
     return found
 
 
@@ -134,6 +157,9 @@ class Sync:
         source = ImapSource(box.account, context)
         try:
             for folder in box.account.folders:
+                if folder != "INBOX" and not source.exists(folder):
+                    self.result.missing.append(f"{box.account.address}/{folder}")
+                    continue
                 batch: list[Item] = []
                 for item in source.folder(folder):
                     batch.append(item)
@@ -149,21 +175,27 @@ class Sync:
             source.close()
 
     def maildirs(self, root: Path, boxes: list[Mailbox]) -> SyncResult:
-        """Read ``root/<address>/`` of each known mailbox (the sandbox's mail). The
-        folders are created when missing, so a person sees where mail goes."""
+        """Read ``root/<address>/`` of each mailbox (the sandbox's mail); a folder other
+        than INBOX is the Maildir++ subfolder ``.<folder>/``. The INBOX folders are
+        created when missing, so a person sees where mail goes."""
         self._learn_domains(boxes)
         for box in boxes:
             path = root / box.account.address
             for sub in ("new", "cur", "tmp"):
                 (path / sub).mkdir(parents=True, exist_ok=True)
             self.result.mailboxes += 1
-            batch: list[Item] = []
-            for item in maildir_items(path):
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    self._batch(box, "INBOX", batch)
-                    batch = []
-            self._batch(box, "INBOX", batch)
+            for folder in box.account.folders:
+                where = path if folder == "INBOX" else path / f".{folder}"
+                if not where.is_dir():
+                    self.result.missing.append(f"{box.account.address}/{folder}")
+                    continue
+                batch: list[Item] = []
+                for item in maildir_items(where):
+                    batch.append(item)
+                    if len(batch) >= BATCH:
+                        self._batch(box, folder, batch)
+                        batch = []
+                self._batch(box, folder, batch)
         return self.result
 
     def _batch(self, box: Mailbox, folder: str, items: list[Item]) -> None:
