@@ -33,6 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _seed import seed  # noqa: E402  (bench/ is the script's own folder on sys.path)
+
 SENDERS = [f"s{i}@bench.example" for i in range(8)]
 TEXT = (
     "Hi {name},\n\nDoes {company} still send from a shared IP?"
@@ -115,29 +117,12 @@ def _jinja(template: str) -> str:
 
 def campaign(port: int, n: int) -> float:
     from penguinctl.campaigns import ops
-    from penguinctl.campaigns.contacts import import_file
     from penguinctl.campaigns.runner import Runner
-    from penguinctl.core.resource import Recorded
     from penguinctl.store import SecretBox, open_store
 
     tmp = Path(tempfile.mkdtemp())
     store = open_store(f"sqlite:///{tmp / 'penguin.db'}", secret_key=SecretBox([os.urandom(32)]))
-    for address in SENDERS:
-        store.put(
-            Recorded(
-                key=f"mailu_mailbox/{address}",
-                provider="mailu",
-                tenant="bench",
-                id=address,
-                outputs={"address": address, "smtp_host": "127.0.0.1", "smtp_port": port},
-            )
-        )
-    contacts = tmp / "c.csv"
-    contacts.write_text(
-        "email,first_name,company\n"
-        + "".join(f"person{i}@example.com,P{i},Company {i}\n" for i in range(n))
-    )
-    import_file(store, contacts, tenant="bench", list_name="all")
+    seed(store, SENDERS, port, n, tmp)
     spec = tmp / "c.yaml"
     spec.write_text(
         "apiVersion: penguinctl/v1\nkind: Campaign\nmetadata: {name: bench}\nspec:\n"

@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from _seed import seed  # noqa: E402
 from campaign_send import SENDERS, campaign, smtp_sink  # noqa: E402
 
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
@@ -65,32 +66,15 @@ def workers(port: int, n: int, count: int, threads: int, redis_url: str, pg_url:
     import redis
 
     from penguinctl.campaigns import ops
-    from penguinctl.campaigns.contacts import import_file
     from penguinctl.campaigns.schedule import schedule
     from penguinctl.campaigns.snapshot import load_snapshot
-    from penguinctl.core.resource import Recorded
     from penguinctl.store import SecretBox, open_store
     from penguinctl.workers import queue
 
     tmp = Path(tempfile.mkdtemp())
     key = os.urandom(32)
     store = open_store(pg_url, secret_key=SecretBox([key]))
-    for address in SENDERS:
-        store.put(
-            Recorded(
-                key=f"mailu_mailbox/{address}",
-                provider="mailu",
-                tenant="bench",
-                id=address,
-                outputs={"address": address, "smtp_host": "127.0.0.1", "smtp_port": port},
-            )
-        )
-    contacts = tmp / "c.csv"
-    contacts.write_text(
-        "email,first_name,company\n"
-        + "".join(f"person{i}@example.com,P{i},Company {i}\n" for i in range(n))
-    )
-    import_file(store, contacts, tenant="bench", list_name="all")
+    seed(store, SENDERS, port, n, tmp)
     row = ops.record(store, [str(_spec(tmp))], "bench", sandbox=False)
     due = schedule(load_snapshot(store, row), _now()).due
     assert len(due) == n, len(due)
