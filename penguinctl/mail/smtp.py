@@ -64,6 +64,7 @@ class MailboxAccount:
     username: str | None
     password: str | None  # never logged
     tls: str = "auto"  # auto: implicit TLS on 465, else STARTTLS when offered; or implicit
+    ca_file: str | None = None  # a private CA to trust instead of the system's (the sandbox's)
 
     @property
     def implicit_tls(self) -> bool:
@@ -97,7 +98,7 @@ class Submission:
     ):
         self.account = account
         self._timeout = timeout
-        self._tls = tls_context or ssl.create_default_context()
+        self._tls = tls_context or ssl.create_default_context(cafile=account.ca_file)
         self._fault = fault or (lambda _stage: None)
         self._conn: smtplib.SMTP | None = None
 
@@ -128,6 +129,11 @@ class Submission:
                 conn.close()
                 raise _by_code(exc.smtp_code, "authentication failed", "auth") from None
         return conn
+
+    @property
+    def tls_used(self) -> bool:
+        """Whether the open connection is encrypted (STARTTLS or implicit TLS)."""
+        return self._conn is not None and isinstance(self._conn.sock, ssl.SSLSocket)
 
     def send(self, sender: str, recipient: str, data: bytes, *, utf8: bool = False) -> str:
         """Submit ``data``; the final reply, or a :class:`SubmissionError`."""

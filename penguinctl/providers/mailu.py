@@ -199,7 +199,7 @@ class MailuMailboxProvider(Provider):
             else:
                 # A retry after a lost reply, or an adoption: converge instead of duplicating.
                 self._converge(ctx, channel, server, address, live, attrs, password)
-        return Created(id=f"{server}/{address}", outputs=self._outputs(attrs, server, address))
+        return Created(id=f"{server}/{address}", outputs=self._outputs(ctx, attrs, server, address))
 
     def read(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> Observed:
         server, address = split_id(id)
@@ -216,7 +216,7 @@ class MailuMailboxProvider(Provider):
             "sender": bool(attrs.get("sender", False)),
             "password_ref": _observed_ref(ctx, address, attrs, str(live.get("password"))),
         }
-        return Observed(id=id, attrs=observed, outputs=self._outputs(attrs, server, address))
+        return Observed(id=id, attrs=observed, outputs=self._outputs(ctx, attrs, server, address))
 
     def update(
         self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
@@ -228,7 +228,7 @@ class MailuMailboxProvider(Provider):
                 raise NotFound(f"MailU mailbox {address} does not exist on {server}")
             password = desired_password(ctx, address, new)
             self._converge(ctx, channel, server, address, live, new, password)
-        return self._outputs(new, server, address)
+        return self._outputs(ctx, new, server, address)
 
     def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
         server, address = split_id(id)
@@ -273,13 +273,27 @@ class MailuMailboxProvider(Provider):
             channel.import_update({"user": [{"email": address, **changes}]})
 
     @staticmethod
-    def _outputs(attrs: Mapping[str, Any], server: str, address: str) -> dict[str, Any]:
-        return {
+    def _outputs(
+        ctx: ProviderContext, attrs: Mapping[str, Any], server: str, address: str
+    ) -> dict[str, Any]:
+        outputs: dict[str, Any] = {
             "address": address,
             "smtp_host": attrs.get("smtp_host") or server,
             "smtp_port": SUBMISSION_PORT,
             "username": address,
         }
+        host = (attrs.get("ssh") or {}).get("host")
+        if ctx.sandbox and isinstance(host, str) and host:
+            # The sandbox MailU's submission endpoint listens on the server's own loopback
+            # address, on the port and with the CA the sandbox reports (sandbox/smtp.py).
+            from penguinctl.sandbox.smtp import submission_info
+
+            info = submission_info(ctx.endpoint("mailu"))
+            if info is not None:
+                outputs.update(
+                    smtp_host=host, smtp_port=int(info["port"]), smtp_ca_file=info["ca_file"]
+                )
+        return outputs
 
 
 def _check_server(attrs: Mapping[str, Any]) -> list[str]:
