@@ -238,9 +238,11 @@ def _through_endpoint(
     finally:
         submission.close()
     state_dir = Path(session.ws.state_dir) / "sandbox"
-    own = [address, recipient] if recipient == address else [address]
-    candidates = [maildir_for(state_dir, recipient, []), maildir_for(state_dir, recipient, own)]
-    candidates.append(maildir_for(state_dir, recipient, [recipient]))
+    # The receiver's copy: in the outside world's Maildir, or in ours when --to is our mailbox.
+    candidates = [
+        maildir_for(state_dir, recipient, []),
+        maildir_for(state_dir, recipient, [recipient]),
+    ]
     needle = f"Message-ID: <{mid}>".encode().lower()
     deadline = time.monotonic() + DELIVERY_WAIT
     while time.monotonic() < deadline:
