@@ -89,23 +89,21 @@ def apply_many(store: Any, items: list[tuple[str, str, str, str, Event]]) -> lis
             target = _target(conn, tenant, event)
             effect = _effect(conn, store, tenant, mailbox, event, target, now)
             row = conn.execute(
-                db.insert(store, inbound)
-                .values(
-                    tenant=tenant,
-                    mailbox=mailbox,
-                    folder=folder,
-                    message_key=key[:500],
-                    kind=event.kind,
-                    reason=event.reason[:2000],
-                    recipient=event.recipient,
-                    campaign_id=target.get("campaign_id"),
-                    contact_id=target.get("contact_id"),
-                    effect=effect,
-                    detail=event.as_dict(),
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["tenant", "message_key"])
-                .returning(inbound.c.id)
+                _statement(store, "inbound"),
+                {
+                    "tenant": tenant,
+                    "mailbox": mailbox,
+                    "folder": folder,
+                    "message_key": key[:500],
+                    "kind": event.kind,
+                    "reason": event.reason[:2000],
+                    "recipient": event.recipient,
+                    "campaign_id": target.get("campaign_id"),
+                    "contact_id": target.get("contact_id"),
+                    "effect": effect,
+                    "detail": event.as_dict(),
+                    "created_at": now,
+                },
             ).first()
             if row is None:
                 # A concurrent sync took it first: undo our effect, keep the batch.
@@ -119,15 +117,58 @@ def apply_many(store: Any, items: list[tuple[str, str, str, str, Event]]) -> lis
     return results
 
 
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(store: Any, name: str) -> Any:
+    """Statements built once (per dialect) with bound parameters: building one per
+    message made SQLAlchemy derive a fresh cache key each time, most of a sync's CPU."""
+    dialect = store.dialect if store is not None else ""
+    key = (dialect, name)
+    found = _STATEMENTS.get(key)
+    if found is not None:
+        return found
+    sends, contacts = db.t(SendTable), db.t(ContactTable)
+    inbound = db.t(InboundMessageTable)
+    if name == "inbound":
+        found = (
+            db.insert(store, inbound)
+            .on_conflict_do_nothing(index_elements=["tenant", "message_key"])
+            .returning(inbound.c.id)
+        )
+    elif name == "suppress":
+        found = db.insert(store, db.t(SuppressionTable)).on_conflict_do_nothing(
+            index_elements=["tenant", "email"]
+        )
+    elif name == "event":
+        found = sa.insert(db.t(EventTable))
+    elif name == "send_by_mid":
+        found = sa.select(
+            sends.c.campaign_id, sends.c.contact_id, sends.c.step, sends.c.mailbox
+        ).where(sends.c.tenant == sa.bindparam("tenant"), sends.c.message_id == sa.bindparam("mid"))
+    elif name == "contact_by_email":
+        found = sa.select(contacts.c.id).where(
+            contacts.c.tenant == sa.bindparam("tenant"), contacts.c.email == sa.bindparam("email")
+        )
+    elif name == "last_send":
+        found = (
+            sa.select(sends.c.campaign_id, sends.c.step, sends.c.mailbox)
+            .where(sends.c.contact_id == sa.bindparam("contact"))
+            .order_by(sends.c.claimed_at.desc())
+            .limit(1)
+        )
+    else:
+        raise KeyError(name)
+    _STATEMENTS[key] = found
+    return found
+
+
 def _target(conn: sa.Connection, tenant: str, event: Event) -> dict[str, Any]:
     """The send (campaign, contact, step, mailbox) the event is about, when we find it:
     by our Message-ID in the ledger first, else the contact by address."""
-    sends, contacts = db.t(SendTable), db.t(ContactTable)
     if event.original_message_id:
         row = conn.execute(
-            sa.select(sends.c.campaign_id, sends.c.contact_id, sends.c.step, sends.c.mailbox).where(
-                sends.c.tenant == tenant, sends.c.message_id == event.original_message_id
-            )
+            _statement(None, "send_by_mid"), {"tenant": tenant, "mid": event.original_message_id}
         ).first()
         if row is not None:
             return dict(row._mapping)
@@ -137,17 +178,11 @@ def _target(conn: sa.Connection, tenant: str, event: Event) -> dict[str, Any]:
             return {"campaign_id": campaign, "contact_id": contact, "step": step}
     if event.recipient:
         contact_id = conn.execute(
-            sa.select(contacts.c.id).where(
-                contacts.c.tenant == tenant, contacts.c.email == event.recipient.lower()
-            )
+            _statement(None, "contact_by_email"),
+            {"tenant": tenant, "email": event.recipient.lower()},
         ).scalar_one_or_none()
         if contact_id is not None:
-            last = conn.execute(
-                sa.select(sends.c.campaign_id, sends.c.step, sends.c.mailbox)
-                .where(sends.c.contact_id == contact_id)
-                .order_by(sends.c.claimed_at.desc())
-                .limit(1)
-            ).first()
+            last = conn.execute(_statement(None, "last_send"), {"contact": contact_id}).first()
             return {"contact_id": contact_id, **(dict(last._mapping) if last else {})}
     return {}
 
@@ -208,16 +243,17 @@ def _event(
     # ``message_id`` of a soft bounce holds the bounced address, so the threshold
     # counts per address even for contacts we could not match.
     conn.execute(
-        sa.insert(db.t(EventTable)).values(
-            tenant=tenant,
-            kind=kind,
-            contact_id=target.get("contact_id"),
-            campaign_id=target.get("campaign_id"),
-            step=target.get("step"),
-            message_id=event.recipient if kind == "soft_bounce" else event.original_message_id,
-            detail=detail,
-            created_at=now,
-        )
+        _statement(None, "event"),
+        {
+            "tenant": tenant,
+            "kind": kind,
+            "contact_id": target.get("contact_id"),
+            "campaign_id": target.get("campaign_id"),
+            "step": target.get("step"),
+            "message_id": event.recipient if kind == "soft_bounce" else event.original_message_id,
+            "detail": detail,
+            "created_at": now,
+        },
     )
 
 
@@ -225,9 +261,8 @@ def _suppress(
     conn: sa.Connection, store: Any, tenant: str, email: str, reason: str, now: Any
 ) -> None:
     conn.execute(
-        db.insert(store, db.t(SuppressionTable))
-        .values(tenant=tenant, email=email.lower(), reason=reason, created_at=now)
-        .on_conflict_do_nothing(index_elements=["tenant", "email"])
+        _statement(store, "suppress"),
+        {"tenant": tenant, "email": email.lower(), "reason": reason, "created_at": now},
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -47,6 +47,11 @@ class Event:
     token: str | None = None  # the subaddress of a mailto unsubscribe (unsubscribe+TOKEN@)
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        # Every field is a flat value: no need for asdict()'s deep copy (it showed in
+        # the profile of a 10,000-message sync).
+        out = {f.name: getattr(self, f.name) for f in _FIELDS}
         out["pause_until"] = self.pause_until.isoformat() if self.pause_until else None
         return {k: v for k, v in out.items() if v is not None}
+
+
+_FIELDS = fields(Event)
