@@ -112,3 +112,46 @@ def test_plan_refuses_specs_mailu_cannot_render(cli: Cli) -> None:
     r = cli("plan", "-f", "examples/")
     assert r.code != 0 and "Traceback" not in r.err, r
     assert "different DKIM selectors" in r.err and "hint:" in r.err, r
+
+
+def doc(kind: str, name: str, spec: str) -> str:
+    return f"apiVersion: penguinctl/v1\nkind: {kind}\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+
+
+def fleet(n: int) -> str:
+    docs = [doc("Tenant", "acme", "{contact: ops@acme.example}")]
+    for i in range(n):
+        docs.append(
+            doc(
+                "Server",
+                f"mx{i}",
+                "{tenant: acme, location: dallas, plan: Unmetered 1GB, image: debian-12, "
+                f"mailHost: mail.d{i}.example}}",
+            )
+        )
+        docs.append(
+            doc(
+                "MailDomain",
+                f"d{i}",
+                f"{{tenant: acme, domain: d{i}.example, server: mx{i}, mailboxes: [{{name: jo}}]}}",
+            )
+        )
+    return "---\n".join(docs)
+
+
+@pytest.mark.slow
+def test_restarting_mailu_on_more_than_three_servers_needs_force(cli: Cli) -> None:
+    (cli.root / "fleet.yaml").write_text(fleet(4))
+    r = cli("apply", "-f", "fleet.yaml", "--yes", timeout=300)
+    assert r.code == 0 and " 0 failed" in r.out, r  # first deploys restart nothing
+
+    set_mailu_settings(cli, "{destination_concurrency: 7}")
+    before = {s: stamps(root_of(cli, s)) for s in ("mx0", "mx3")}
+    r = cli("apply", "-f", "fleet.yaml", "--yes")
+    assert r.code != 0 and "Traceback" not in r.err, r
+    assert "restarts MailU services on 4 servers (more than 3)" in r.err, r
+    assert "--force" in r.err
+    assert {s: stamps(root_of(cli, s)) for s in ("mx0", "mx3")} == before  # nothing touched
+    r = cli("apply", "-f", "fleet.yaml", "--yes", "--force", timeout=300)
+    assert r.code == 0 and "4 applied, 0 failed" in r.out, r
+    assert cli("plan", "-f", "fleet.yaml", "--detailed-exitcode").code == 0
