@@ -24,12 +24,19 @@ def check(resources: Iterable[Resource], known: Iterable[str] = ()) -> list[str]
     (dependencies first) that the check computed anyway.
     """
     by_key = {r.key: r for r in resources}
+    keys = by_key.keys()
     outside = set(known)
     issues: list[Issue] = []
-    for r in by_key.values():
+    # The graph keeps only edges inside this set; it is built in the same pass as the
+    # dangling check, reusing each resource's dependency set when it is all inside
+    # (the common case: no intersection to allocate, no sorting).
+    graph: dict[str, frozenset[str]] = {}
+    for key, r in by_key.items():
         deps = r.dependencies()
-        if deps <= by_key.keys():  # the common case, without sorting
+        if deps <= keys:
+            graph[key] = deps
             continue
+        graph[key] = deps & keys
         for dep in sorted(deps):
             if dep not in by_key and dep not in outside:
                 file, line = _location(r)
@@ -41,7 +48,6 @@ def check(resources: Iterable[Resource], known: Iterable[str] = ()) -> list[str]
                         hint="declare it, or fix the name",
                     )
                 )
-    graph = {k: r.dependencies() & by_key.keys() for k, r in by_key.items()}
     # Kahn's algorithm is cheaper than a DFS and finds whether there is a cycle; the DFS
     # runs only then, to name one.
     order: list[str] = []
