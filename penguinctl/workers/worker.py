@@ -42,6 +42,11 @@ from penguinctl.workers.queue import payload_jobs
 
 CAMPAIGN_TTL = 10.0  # s: how long a worker trusts its copy of a campaign's state
 MAX_WAIT = 20.0  # s: longer waits for a slot go back to the queue as a delay
+# s: a chunk holds its thread at most this long, then the rest goes back on the queue.
+# With a minGap just under MAX_WAIT, 50 sends would otherwise take ~15 minutes: past
+# Dramatiq's actor time limit (10 min, which interrupts anywhere, even inside DATA)
+# and far past a graceful stop's wait.
+CHUNK_BUDGET = 60.0
 
 Outcome = tuple[SendJob, str, str | None]
 
@@ -215,11 +220,22 @@ class SendWorker:
         contacts = contact_states(self.store, jobs)
         done: list[Outcome] = []  # outcomes not yet written
         sent = skipped = 0
+        started = time.monotonic()
         with chunk_connection(self.store) as raw:
             try:
                 for index, job in enumerate(jobs):
+                    if index and time.monotonic() - started > CHUNK_BUDGET:
+                        rest = [asdict(j) for j in jobs[index:]]
+                        self.requeue({"jobs": rest}, 0)
+                        return f"{sent} sent, {len(rest)} put back (chunk time budget)"
                     contact = contacts.get(job.contact_id)
                     if contact is None:
+                        skipped += 1
+                        continue
+                    state = contact.sends.get(job.step)
+                    if state is not None and not (job.retry and state.status == "deferred"):
+                        # Claimed already (a re-delivered chunk): no limiter token, no
+                        # wait. The claim below would refuse it anyway.
                         skipped += 1
                         continue
                     # Runner._prepare renders and composes (a render error is reported
