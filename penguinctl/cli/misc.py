@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from penguinctl.cli.engine import ENGINE, EngineName
+
 
 def register(app: typer.Typer) -> None:
     app.command()(init)
@@ -31,10 +33,25 @@ def init(
     )
 
 
-def status(ctx: typer.Context, tenant: str = typer.Option(None, "--tenant", "-t")) -> None:
+def status(
+    ctx: typer.Context,
+    tenant: str = typer.Option(None, "--tenant", "-t"),
+    refresh: bool = typer.Option(
+        False,
+        "--refresh",
+        help="Read every recorded resource back and show drift (changes nothing remotely); "
+        "exit 2 when something drifted or is gone.",
+    ),
+    engine: EngineName = ENGINE,
+) -> None:
     """Inventory per tenant: servers, domains, resource counts, pending changes."""
     from penguinctl import ops
 
+    if refresh:
+        from penguinctl.cli import status_refresh
+
+        status_refresh.run(ctx, tenant, engine)
+        return
     g = ctx.obj
     out = g.out()
     session = g.session(out)

@@ -29,11 +29,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from penguinctl.core.errors import Conflict, NotFound, ProviderError, RateLimited
 from penguinctl.core.provider import Created, DiffResult, Observed, Provider, ProviderContext
-from penguinctl.providers._cloudflare_client import CloudflareClient
 from penguinctl.providers._cloudflare_records import (
     MARKER,
     PROXIABLE,
@@ -50,6 +49,18 @@ from penguinctl.providers._cloudflare_records import (
     txt_join,
 )
 from penguinctl.providers._dns_record_checks import record_problems
+
+if TYPE_CHECKING:
+    from penguinctl.providers._cloudflare_client import CloudflareClient
+
+
+def _api(ctx: ProviderContext) -> CloudflareClient:
+    # Imported on first API call: planning (diff, normalize) needs none of httpx, whose
+    # import is ~1/4 of a 1,000-domain plan (bench/dns_plan.py).
+    from penguinctl.providers._cloudflare_client import CloudflareClient
+
+    return CloudflareClient(ctx)
+
 
 __all__ = [
     "BatchResult",
@@ -101,7 +112,7 @@ class CloudflareRecordProvider(Provider):
     # -- CRUD ------------------------------------------------------------------------------
 
     def create(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Created:
-        with CloudflareClient(ctx) as api:
+        with _api(ctx) as api:
             zone = api.zone(attrs["zone"])
             rtype = str(attrs["type"]).upper()
             fqdn = canonical(rtype, "name", attrs["name"])
@@ -118,7 +129,7 @@ class CloudflareRecordProvider(Provider):
             return self._post(api, zone, key, attrs)
 
     def read(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> Observed:
-        with CloudflareClient(ctx) as api:
+        with _api(ctx) as api:
             zone = api.zone(_zone_name(attrs))
             return observed(api.record(zone["id"], id), zone)
 
@@ -131,7 +142,7 @@ class CloudflareRecordProvider(Provider):
                 f"cannot change {', '.join(change.replaces)} of a Cloudflare record in place",
                 hint="the engine replaces the record (delete + create) for these fields",
             )
-        with CloudflareClient(ctx) as api:
+        with _api(ctx) as api:
             zone = api.zone(new["zone"])
             body = patch_body(new, change.changed)
             record = api.call(
@@ -143,7 +154,7 @@ class CloudflareRecordProvider(Provider):
             return outputs(record["result"], zone)
 
     def delete(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> None:
-        with CloudflareClient(ctx) as api:
+        with _api(ctx) as api:
             zone = api.zone(_zone_name(attrs))
             try:
                 api.call(
@@ -153,7 +164,7 @@ class CloudflareRecordProvider(Provider):
                 return  # already gone: the wanted end state
 
     def find(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed | None:
-        with CloudflareClient(ctx) as api:
+        with _api(ctx) as api:
             return self._find(api, api.zone(attrs["zone"]), key, attrs)
 
     def list(self, ctx: ProviderContext) -> Iterable[Observed]:
@@ -162,7 +173,7 @@ class CloudflareRecordProvider(Provider):
         Zones covered: ``settings["zones"]`` plus those this context has looked up; when
         the context knows none, every zone the token can read.
         """
-        with CloudflareClient(ctx) as api:
+        with _api(ctx) as api:
             zones = api.known_zones(ctx.settings.get("zones") or ())
             found: list[Observed] = []
             for zone in zones:
@@ -271,7 +282,7 @@ def adopt(ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> Observed:
     :class:`NotFound` when nothing is in the way and :class:`Conflict` when several
     foreign records are (they must be merged by a person first).
     """
-    with CloudflareClient(ctx) as api:
+    with _api(ctx) as api:
         zone = api.zone(attrs["zone"])
         rtype = str(attrs["type"]).upper()
         here = api.records(zone["id"], {"name.exact": canonical(rtype, "name", attrs["name"])})
@@ -312,7 +323,7 @@ def apply_batch(
     A batch with posts is sent once (its reply may be lost after it was applied: the
     caller settles each post with ``find``); one without posts is retried.
     """
-    with CloudflareClient(ctx) as api:
+    with _api(ctx) as api:
         zone_obj = api.zone(zone)
         path = f"/zones/{zone_obj['id']}/dns_records/batch"
         pending = list(deletes)

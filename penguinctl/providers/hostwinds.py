@@ -33,14 +33,16 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from penguinctl.core.errors import Conflict, NotFound, PenguinError, ProviderError
 from penguinctl.core.provider import Created, Observed, Provider, ProviderContext
 from penguinctl.core.resource import name_of
-from penguinctl.providers._hostwinds_api import UNCONFIRMED_ACTIONS, HostwindsClient
 
-__all__ = ["UNCONFIRMED_ACTIONS", "HostwindsServerProvider", "import_server", "server_name"]
+if TYPE_CHECKING:
+    from penguinctl.providers._hostwinds_api import HostwindsClient
+
+__all__ = ["UNCONFIRMED_ACTIONS", "HostwindsServerProvider", "import_server", "server_name"]  # noqa: F822
 
 _MAX_SLUG = 40  # srvrname stays short enough for the portal's listing
 # Price lists per (endpoint, instance) for plan costs: (read at, rows). Never a secret.
@@ -373,6 +375,9 @@ def _no_extra_ips(live: int) -> ProviderError:
 
 @contextmanager
 def _client(ctx: ProviderContext) -> Iterator[HostwindsClient]:
+    # Imported on first API call: planning needs none of httpx (see providers/cloudflare.py).
+    from penguinctl.providers._hostwinds_api import HostwindsClient
+
     client = HostwindsClient(ctx)
     try:
         yield client
@@ -387,3 +392,12 @@ def import_server(ctx: ProviderContext, service_id: str) -> Observed:
     the live names (srvrname, location, plan, image) for the engine to record.
     """
     return HostwindsServerProvider().read(ctx, str(service_id), {})
+
+
+def __getattr__(name: str) -> Any:
+    # UNCONFIRMED_ACTIONS lives with the API client, imported lazily (see _client).
+    if name == "UNCONFIRMED_ACTIONS":
+        from penguinctl.providers._hostwinds_api import UNCONFIRMED_ACTIONS
+
+        return UNCONFIRMED_ACTIONS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

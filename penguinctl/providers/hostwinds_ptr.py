@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from penguinctl.core.errors import NotFound, ProviderError
 from penguinctl.core.provider import Created, Observed, Provider, ProviderContext
-from penguinctl.providers._hostwinds_api import HostwindsClient
 from penguinctl.providers.hostwinds import _client
+
+if TYPE_CHECKING:
+    from penguinctl.providers._hostwinds_api import HostwindsClient
 
 
 class HostwindsPtrProvider(Provider):
