@@ -54,7 +54,12 @@ def desired(
 
 
 def _bind(session: Session, resource: Any) -> Any:
-    """Point DNS records at the provider type of their instance (Cloudflare or PowerDNS)."""
+    """Point DNS records at the provider type of their instance (Cloudflare or PowerDNS);
+    give a MailU server the checksums of its files (rendering needs the instance settings)."""
+    if resource.kind == "mailu_server":
+        from penguinctl.providers.mailu_server import bind_session
+
+        return bind_session(session, resource)
     if resource.kind != "dns_record":
         return resource
     ws = session.ws

@@ -21,6 +21,10 @@ from penguinctl.core.plan import DELETE_RANK, Change, Plan, mask
 from penguinctl.core.provider import ProviderContext
 from penguinctl.core.resource import GENERATED, Generated, Recorded, resolve
 
+# More servers than this restarting MailU services in one apply needs --force: a
+# restart pauses inbound mail and in-flight SMTP sessions on each, and a bad setting
+# rolled out everywhere at once takes every sending IP down together.
+MAX_RESTARTING_SERVERS = 3
 ContextFactory = Callable[[str, str, str], ProviderContext]  # (provider type, instance, tenant)
 
 
@@ -66,6 +70,7 @@ def check_safety(
     allow_replace: bool = False,
     threshold: float = 0.3,
     max_new_servers: int | None = None,
+    max_restarting_servers: int = MAX_RESTARTING_SERVERS,
 ) -> None:
     """Refuse dangerous plans (octoDNS's ``raise_if_unsafe``)."""
     protected_deletes = [c.key for c in plan.changes if c.action == "delete" and c.protected]
@@ -91,6 +96,13 @@ def check_safety(
             )
     if force:
         return
+    restarting = [c.key for c in plan.changes if c.restarts]
+    if len(restarting) > max_restarting_servers:
+        raise UnsafePlan(
+            f"the plan restarts MailU services on {len(restarting)} servers "
+            f"(more than {max_restarting_servers}): {', '.join(restarting)}",
+            hint="a restart pauses mail on each server; review the plan, then pass --force",
+        )
     per_tenant: dict[str, int] = {}
     for rec in recorded.values():
         per_tenant[rec.tenant] = per_tenant.get(rec.tenant, 0) + 1

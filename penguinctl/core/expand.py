@@ -68,6 +68,7 @@ def expand(
 
     for resource in _orphan_mail_hosts(specs, out):
         add(resource)
+    _mailu_server(specs, out)
     _ptr_after_forward(out)
     if wanted is not None:
         unknown = wanted - {r.tenant for r in out.values()}
@@ -193,6 +194,50 @@ def _ptr_after_forward(out: dict[str, Resource]) -> None:
         a_key = forward.get(str(r.attrs["host"]))
         if a_key is not None and a_key not in r.depends_on:
             out[r.key] = replace(r, depends_on=(*r.depends_on, a_key))
+
+
+def _mailu_server(specs: Any, out: dict[str, Resource]) -> None:
+    """One ``mailu_server/<server>`` per server that serves mail domains (its MailU files,
+    providers/mailu_server.py): after the server and its domains' DKIM keys, before the
+    MailU domains, which need MailU running. Built from the expanded ``mailu_domain`` and
+    ``mailu_mailbox`` resources, so a pooled domain counts where its pool assigned it."""
+    served: dict[str, list[Resource]] = {}
+    senders: dict[str, list[str]] = {}
+    for r in out.values():
+        if r.kind == "mailu_domain":
+            served.setdefault(str(r.attrs["server"]), []).append(r)
+        elif r.kind == "mailu_mailbox" and r.attrs.get("sender"):
+            senders.setdefault(str(r.attrs["server"]), []).append(str(r.attrs["address"]))
+    for name, domains in served.items():
+        doc = specs.servers[name]
+        spec, key, server_key = doc.spec, f"mailu_server/{name}", f"server/{name}"
+        dkim_keys = [str(d.attrs["dkim_key"]) for d in domains if d.attrs.get("dkim_key")]
+        out.setdefault(
+            key,
+            Resource(
+                key=key,
+                provider="mailu",
+                tenant=spec.tenant,
+                attrs={
+                    "server": name,
+                    "mail_host": spec.mail_host,
+                    "main_domain": str(domains[0].attrs["domain"]),
+                    "dkim_selectors": sorted({str(d.attrs["dkim_selector"]) for d in domains}),
+                    "senders": senders.get(name, []),
+                    "bind_ip": spec.address
+                    if spec.provider == "existing"
+                    else Ref(server_key, "ipv4"),
+                    "ssh": _mailu_ssh(server_key, spec),
+                },
+                why=f"MailU runs on {spec.mail_host} for {len(domains)} domain(s)",
+                instance=domains[0].instance,
+                depends_on=(server_key, *dkim_keys),
+                source=doc.source,
+            ),
+        )
+        for d in domains:
+            if key not in d.depends_on:
+                out[d.key] = replace(d, depends_on=(*d.depends_on, key))
 
 
 def _mailu_ssh(server_key: str, server: Any) -> dict[str, Any]:

@@ -37,6 +37,7 @@ DELETE_RANK = {
     "ptr": 0,  # reverse DNS goes back to generic before its server is terminated
     "mailu_mailbox": 1,
     "mailu_domain": 2,
+    "mailu_server": 3,  # MailU stops after its domains are gone, before its server
     "dkim_key": 3,
     "server": 4,
     "tenant": 9,
@@ -72,6 +73,7 @@ class Change:
     drift: bool = False
     protected: bool = False
     adopt: bool = False  # a create that takes over a foreign object (--adopt KEY)
+    restarts: tuple[str, ...] = ()  # services an update restarts (Provider.effect)
 
     @property
     def kind(self) -> str:
@@ -91,6 +93,7 @@ class Change:
             "drift": self.drift,
             "source": self.desired.source if self.desired else None,
             **({"adopt": True} if self.adopt else {}),
+            **({"restarts": list(self.restarts)} if self.restarts else {}),
         }
 
 
@@ -178,6 +181,7 @@ def _saved_change(c: Change) -> dict[str, Any]:
         "why": c.why,
         "replaces": list(c.replaces),
         **({"adopt": True} if c.adopt else {}),
+        **({"restarts": list(c.restarts)} if c.restarts else {}),
         "desired": None
         if d is None
         else {
@@ -220,6 +224,7 @@ def load_saved(data: Mapping[str, Any], recorded: Mapping[str, Recorded]) -> Pla
                 desired=desired,
                 recorded=recorded.get(s["key"]),
                 adopt=bool(s.get("adopt")),
+                restarts=tuple(s.get("restarts") or ()),
             )
         )
     plan = Plan(
@@ -355,6 +360,7 @@ def diff(
                 pending_outputs.add(key)
             else:
                 current[key] = replace(rec, outputs=dict(provider.planned_outputs(after)))
+        effect = provider.effect(rec.attrs, after) if action == "update" else None
         changes.append(
             Change(
                 action,
@@ -362,13 +368,14 @@ def diff(
                 res.tenant,
                 res.provider,
                 res.instance,
-                res.why,
+                effect[0] if effect else res.why,
                 tuple(FieldChange(k, rec.attrs.get(k), after.get(k)) for k in changed),
                 replaces=tuple(result.replaces),
                 desired=res,
                 recorded=rec,
                 drift=key in drifted,
                 protected=provider.protected,
+                restarts=effect[1] if effect else (),
             )
         )
 

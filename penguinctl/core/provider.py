@@ -149,6 +149,14 @@ class Provider(ABC):
         """Canonical form of a value for comparison (e.g. TXT strings joined)."""
         return value
 
+    def effect(
+        self, old: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> tuple[str, tuple[str, ...]] | None:
+        """What an update from ``old`` to ``new`` does beyond its fields, for the plan:
+        (one sentence, the services it restarts), or None. No I/O. Restarts count toward
+        the blast-radius guard (``engine.check_safety``)."""
+        return None
+
     # -- CRUD: may do I/O through ctx ------------------------------------------------
 
     @abstractmethod

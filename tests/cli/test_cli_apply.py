@@ -20,11 +20,11 @@ def cloudflare_records(cli) -> list[dict]:
 def test_apply_converges_and_reports(cli) -> None:
     r = cli("plan", "-f", "examples/", "--detailed-exitcode")
     assert r.code == 2, r
-    assert "Plan: 37 to create" in r.out
+    assert "Plan: 39 to create" in r.out
 
     r = cli("apply", "-f", "examples/", "--sandbox", "--yes")
     assert r.code == 0, r
-    assert "37 applied, 0 failed, 0 skipped" in r.out
+    assert "39 applied, 0 failed, 0 skipped" in r.out
     assert "verify: 28/28 checks passed" in r.err  # 25 DNS + MAIL001 per domain
     assert "Traceback" not in r.err
 
@@ -38,15 +38,15 @@ def test_apply_converges_and_reports(cli) -> None:
     assert server["ipv4"].startswith("127.") and server["ptr"] == "mail.acme-outbound.example"
 
     runs = json.loads(cli("-o", "json", "history").out)
-    assert runs[0]["status"] == "ok" and runs[0]["applied"] == 37 and "@" in runs[0]["user"]
+    assert runs[0]["status"] == "ok" and runs[0]["applied"] == 39 and "@" in runs[0]["user"]
     assert hostwinds(cli)["purchases"] == 2
 
 
 def test_plan_json_and_markdown(cli) -> None:
     r = cli("-o", "json", "plan", "-f", "examples/")
     plan = json.loads(r.out)
-    assert plan["schema"] == 1 and plan["summary"]["create"] == 37
-    assert plan["tenants"]["acme"]["create"] == 23
+    assert plan["schema"] == 1 and plan["summary"]["create"] == 39
+    assert plan["tenants"]["acme"]["create"] == 24
     assert {c["action"] for c in plan["changes"]} == {"create"}
     spf = next(
         c for c in plan["changes"] if c["key"] == "dns_record/acme-outbound.example/TXT/@/spf"
@@ -60,7 +60,7 @@ def test_plan_json_and_markdown(cli) -> None:
 
 def test_target_limits_scope(cli) -> None:
     plan = json.loads(cli("-o", "json", "plan", "-f", "examples/", "-t", "globex").out)
-    assert set(plan["tenants"]) == {"globex"} and plan["summary"]["create"] == 14
+    assert set(plan["tenants"]) == {"globex"} and plan["summary"]["create"] == 15
     r = cli("plan", "-f", "examples/", "-t", "nobody")
     assert r.code == 3 and "nobody" in r.err
 
@@ -69,7 +69,7 @@ def test_saved_plan_applies_once_then_is_refused(cli) -> None:
     assert cli("plan", "-f", "examples/", "-t", "globex", "--out", "p.json").code == 0
     r = cli("apply", "p.json", "--yes")
     assert r.code == 0, r
-    assert "14 applied" in r.out
+    assert "15 applied" in r.out
     r = cli("apply", "p.json", "--yes")
     assert r.code == 1 and "state changed since this plan" in r.err, r
 
@@ -97,7 +97,7 @@ def test_provider_error_mid_apply_keeps_state_consistent_and_rerun_converges(cli
     assert "unknown Hostwinds location 'mars'" in r.err and "hint:" in r.err
     assert "Traceback" not in r.err
     status = json.loads(cli("-o", "json", "status").out)
-    assert status["tenants"]["acme"]["resources"] == 23  # the other tenant finished
+    assert status["tenants"]["acme"]["resources"] == 24  # the other tenant finished
     assert status["pending"] == 0
 
     (cli.root / "examples" / "agency.yaml").write_text(spec)

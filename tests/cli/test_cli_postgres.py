@@ -14,7 +14,7 @@ def test_apply_and_converge_on_postgres(cli, fresh_postgres_url: str) -> None:
     pg = Cli(cli.root, dict(cli.env, PENGUIN_DATABASE_URL=fresh_postgres_url))
     r = pg("apply", "-f", "examples/", "--yes")
     assert r.code == 0, r
-    assert "37 applied" in r.out
+    assert "39 applied" in r.out
     assert pg("plan", "-f", "examples/", "--detailed-exitcode").code == 0
     assert not (cli.root / "state" / "penguin.db").exists()  # nothing went to SQLite
     runs = json.loads(pg("-o", "json", "history").out)

@@ -44,7 +44,7 @@ def served(server: PowerDNSServer, name: str, rtype: str) -> list[str]:
 def test_examples_apply_on_powerdns_and_converge(pdns_cli: Cli, pdns_server: PowerDNSServer):
     r = pdns_cli("apply", "-f", "examples/", "--sandbox", "--yes")
     assert r.code == 0, r
-    assert "37 applied, 0 failed" in r.out
+    assert "39 applied, 0 failed" in r.out
     assert "Traceback" not in r.err
     assert pdns_server.api_key not in r.out + r.err
     assert served(pdns_server, "acme-outbound.example", "MX") == ["10 mail.acme-outbound.example."]
