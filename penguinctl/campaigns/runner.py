@@ -291,6 +291,7 @@ class Runner:
             out.get("username"),
             password,
             str(out.get("smtp_tls") or "auto"),
+            out.get("smtp_ca_file"),  # the sandbox endpoint's private CA
         )
 
 

@@ -78,6 +78,8 @@ def run(
     session = g.session(out)
     try:
         campaign = _campaign(session, name, files)
+        if session.ws.sandbox:
+            _ = session.sandbox_handle  # the sandbox MailU's SMTP endpoints run with its world
         runner = Runner(session.store, campaign, progress=out.info)
         result = runner.run(once=once)
     finally:

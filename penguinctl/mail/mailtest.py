@@ -67,7 +67,21 @@ def sandbox_mail_test(session: Any, domain: str, *, to: str | None = None) -> di
     raw = _test_message(sender, recipient, domain, mid)
     mail_host = str(server.attrs.get("mail_host") or "")
     if box.outputs.get("smtp_ca_file"):
-        rows = _through_endpoint(session, box, raw, recipient, mid)
+        rows, stored = _through_endpoint(session, box, raw, recipient, mid)
+        if _served_elsewhere(session, domain, mail_host):
+            # The sandbox receiver only sees the sandbox DNS; this domain's zone (or its
+            # mail host's) lives on the workspace's PowerDNS, so judge the received copy
+            # as a receiver resolving those zones would (TLS as the receiver saw it).
+            tls = next((r["ok"] for r in rows if r["code"] == "MT007"), None) is True
+            verdicts = evaluate(
+                stored,
+                peer_ip=str(server.outputs["ipv4"]),
+                helo=mail_host,
+                mail_from=sender,
+                tls=tls,
+                dns=RoutedLookup(session, DnsLookup(tuple(session.sandbox_handle.dns_address))),
+            )
+            rows = [v.to_dict() for v in verdicts]
     else:
         rows = _in_process(session, mailu, server, raw, sender, mail_host, domain)
     return {
@@ -202,10 +216,16 @@ def _test_message(sender: str, recipient: str, domain: str, mid: str) -> bytes:
     )
 
 
+def _served_elsewhere(session: Any, domain: str, mail_host: str) -> bool:
+    from penguinctl.dns.routing import nameserver_for
+
+    return any(nameserver_for(session, name) is not None for name in (domain, mail_host))
+
+
 def _through_endpoint(
     session: Any, box: Any, raw: bytes, recipient: str, mid: str
-) -> list[dict[str, Any]]:
-    """Submit like the campaign runner (STARTTLS, AUTH) and read the receiver's verdicts."""
+) -> tuple[list[dict[str, Any]], bytes]:
+    """Submit like the campaign runner (STARTTLS, AUTH); the receiver's verdicts and copy."""
     from penguinctl.mail.smtp import MailboxAccount, Submission, SubmissionError
     from penguinctl.sandbox.receiver import decode_verdicts, maildir_for
 
@@ -252,7 +272,7 @@ def _through_endpoint(
                 if needle in data.lower():
                     rows = decode_verdicts(data)
                     if rows is not None:
-                        return rows
+                        return rows, data
         time.sleep(0.05)
     raise PenguinError(
         f"the sandbox receiver has no copy of the test message {mid}",

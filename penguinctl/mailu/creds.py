@@ -43,9 +43,22 @@ def mailbox_creds(store: Any, domain: str, *, show_secrets: bool) -> list[dict[s
                 "address": address,
                 "username": address,
                 "password": password,
-                "smtp": {"host": host, "port": SUBMISSION_PORT, "security": "STARTTLS"},
+                "smtp": _smtp(r.outputs, host),
                 "imap": {"host": host, "port": IMAP_PORT, "security": "TLS"},
                 "sender": bool(r.attrs.get("sender")),
             }
         )
     return out
+
+
+def _smtp(outputs: Any, host: Any) -> dict[str, Any]:
+    """Submission settings: the mail host on 587, or in the sandbox its SMTP endpoint (the
+    server's loopback address, the sandbox's port, and the CA that signed its certificate)."""
+    if outputs.get("smtp_ca_file"):
+        return {
+            "host": outputs.get("smtp_host"),
+            "port": outputs.get("smtp_port"),
+            "security": "STARTTLS",
+            "ca_file": outputs.get("smtp_ca_file"),
+        }
+    return {"host": host, "port": SUBMISSION_PORT, "security": "STARTTLS"}

@@ -1,4 +1,5 @@
-"""The sandbox world: every emulator behind one loopback HTTP server, plus the DNS server.
+"""The sandbox world: every emulator behind one loopback HTTP server, plus the DNS server
+and the MailU servers' SMTP submission endpoints (:mod:`penguinctl.sandbox.smtp`).
 
 State lives in ``state_dir`` (``state/sandbox`` in a workspace):
 
@@ -6,7 +7,9 @@ State lives in ``state_dir`` (``state/sandbox`` in a workspace):
 - ``addresses.json``, the loopback address pool (:mod:`penguinctl.sandbox.addresses`);
 - ``.lock``, flock'ed by the one process that runs the world, so that two
   penguinctl processes never both write the state;
-- ``service.json`` while a background service (``penguinctl sandbox up``) runs.
+- ``service.json`` while a background service (``penguinctl sandbox up``) runs;
+- ``smtp/`` (the endpoints' port and TLS files), ``receiver/<domain>/`` and
+  ``maildirs/<address>/`` (the mail the endpoints delivered, :mod:`penguinctl.sandbox.receiver`).
 
 A command run with ``--sandbox`` calls :func:`ensure_running`: it reuses the
 background service when there is one, or runs the world in-process for the
@@ -104,6 +107,7 @@ class SandboxWorld:
         self._http_cm: contextlib.AbstractContextManager[Any] | None = None
         self.http: Any = None
         self.dns: Any = None
+        self.smtp: Any = None  # sandbox/smtp.SubmissionEndpoints once started
         try:
             self.addresses = AddressPool(self.state_dir / ADDRESSES_FILE)
             self.emulators: dict[str, Emulator] = {
@@ -139,6 +143,8 @@ class SandboxWorld:
         with emulator.lock:
             write_json_atomic(self.state_dir / f"{emulator.name}.json", emulator.state)
         self.touch()
+        if self.smtp is not None:  # a new or released server address: (un)bind its SMTP
+            self.smtp.refresh()
 
     def answers(self) -> list[DnsAnswer]:
         """Every emulator's DNS records, each read under that emulator's lock."""
@@ -159,6 +165,7 @@ class SandboxWorld:
             "state_dir": str(self.state_dir.resolve()),
             "version": self.version,
             "unexpected": {name: len(calls) for name, calls in self.unexpected().items()},
+            "smtp": self.smtp.info() if self.smtp is not None else None,
         }
 
     # --- serving -----------------------------------------------------------------
@@ -173,6 +180,10 @@ class SandboxWorld:
         self.http = self._http_cm.__enter__()
         try:
             self.dns = DnsServer(self.answers, lambda: self._version, port=self._dns_port).start()
+            from penguinctl.sandbox.smtp import SubmissionEndpoints
+
+            self.smtp = SubmissionEndpoints(self)
+            self.smtp.refresh(wait=True)
         except BaseException:
             self.close()
             raise
@@ -195,6 +206,9 @@ class SandboxWorld:
 
     def close(self) -> None:
         """Stop serving, flush every emulator's state, release the lock. Idempotent."""
+        if self.smtp is not None:
+            self.smtp, smtp = None, self.smtp
+            smtp.close()
         if self.dns is not None:
             self.dns.close()
             self.dns = None

@@ -308,13 +308,17 @@ class SubmissionEndpoints:
         """``(user, server config)`` of ``login`` if its mail host is ``address``."""
         login = login.lower()
         domain = login.rpartition("@")[2]
-        if address not in self._domain_addresses().get(domain, set()):
+        served = self._domain_addresses().get(domain)
+        # A zone the sandbox DNS does not serve (a real PowerDNS holds it) cannot tell
+        # which server is the domain's: then the mailbox must exist on exactly one MailU.
+        if served is not None and address not in served:
             return None
-        for config in self._mailu().values():
-            user = config.get("user", {}).get(login)
-            if user is not None:
-                return user, config
-        return None
+        found = [
+            (user, config)
+            for config in self._mailu().values()
+            if (user := config.get("user", {}).get(login)) is not None
+        ]
+        return found[0] if len(found) == 1 or (found and served is not None) else None
 
 
 class _Handler:

@@ -110,11 +110,12 @@ def test_mailbox_creds_after_a_sandbox_apply(cli: Cli) -> None:
         "jane@acme-outbound.example",
         "sales@acme-outbound.example",
     ]
-    assert rows[0]["smtp"] == {
-        "host": "mail.acme-outbound.example",
-        "port": 587,
-        "security": "STARTTLS",
-    }
+    # the sandbox's submission endpoint: the server's own loopback address, its CA
+    smtp = rows[0]["smtp"]
+    server = json.loads(cli("-o", "json", "state", "show", "server/acme-mx1").out)
+    assert smtp["host"] == server["outputs"]["ipv4"] and smtp["security"] == "STARTTLS"
+    assert isinstance(smtp["port"], int) and Path(smtp["ca_file"]).is_file()
+    assert rows[0]["imap"]["host"] == "mail.acme-outbound.example"
     assert rows[0]["password"].startswith("(hidden")
     shown = json.loads(
         cli("-o", "json", "mailbox", "creds", "acme-outbound.example", "--show-secrets").out
