@@ -120,6 +120,10 @@ def load_snapshot(store: Any, campaign: dict[str, Any], now: datetime | None = N
             r.mailbox: r.reason
             for r in conn.execute(sa.select(pauses).where(pauses.c.mailbox.in_(spec.senders)))
         }
+        # Contacts away on an auto-reply with a return date (inbox sync records them).
+        from penguinctl.inbound.pauses import away_until
+
+        away = away_until(conn, spec.tenant)
         since = now - timedelta(hours=48)
         for r in conn.execute(
             sa.select(sends.c.mailbox, sends.c.claimed_at).where(
@@ -145,6 +149,7 @@ def load_snapshot(store: Any, campaign: dict[str, Any], now: datetime | None = N
             by_contact.get(c["id"], {}),
             frozenset(kinds.get(c["id"], ())),
             c["email"] in suppressed,
+            away.get(c["id"]),
         )
         for c in contacts
     )
