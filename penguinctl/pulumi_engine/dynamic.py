@@ -14,6 +14,7 @@ the provider returned (a server's addresses, a DKIM public key).
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -178,6 +179,18 @@ def _config_items(config: Any) -> dict[str, Any]:
     return dict(raw) if isinstance(raw, Mapping) else {}
 
 
+# pulumi.dynamic.serialize_provider (SDK 3.272) wraps pickle._Pickler._batch_setitems
+# in a sorting wrapper on every call and never restores it, so each dynamic resource
+# adds a stack frame to every later dict pickle: a stack of a few hundred dynamic
+# resources in one program ends in RecursionError. Each of ours starts from the
+# original again (one wrapper deep), which keeps the sorted, deterministic pickles.
+_ORIGINAL_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+
+
+def _unwrap_pickler() -> None:
+    pickle._Pickler._batch_setitems = _ORIGINAL_BATCH_SETITEMS  # type: ignore[attr-defined]
+
+
 @cache
 def resource_class(provider_type: str, kind: str) -> type[Resource]:
     """The Resource subclass of ``kind`` resources of ``provider_type`` (type token per pair)."""
@@ -185,6 +198,10 @@ def resource_class(provider_type: str, kind: str) -> type[Resource]:
 
     class _Penguin(Resource, module=dynamic_module(provider_type), name=name):  # type: ignore[call-arg]
         outputs: pulumi.Output[dict[str, Any]]
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            _unwrap_pickler()
+            super().__init__(*args, **kwargs)
 
     _Penguin.__name__ = _Penguin.__qualname__ = f"{camel(provider_type)}{name}"
     return _Penguin

@@ -24,6 +24,7 @@ from penguinctl.pulumi_engine import program
 from penguinctl.pulumi_engine.tokens import (
     CLOUDFLARE_RECORD,
     cloudflare_inputs,
+    is_native_record,
     stack_name,
     token_for,
 )
@@ -227,3 +228,30 @@ def test_pool_parity_and_recorded_assignments_kept(sandbox_ws: Any, tmp_path: Pa
     assert pool.attrs["assignment"] == recorded["senders"]
     mailu = {r.attrs["domain"]: r.attrs["server"] for r in declared if r.kind == "mailu_domain"}
     assert mailu == recorded["senders"]
+
+
+def _pickler_wrappers() -> int:
+    """How many wrappers pulumi's serialize_provider left around _batch_setitems."""
+    import pickle
+
+    fn, depth = pickle._Pickler._batch_setitems, 0  # type: ignore[attr-defined]
+    while fn.__closure__ and depth < 10_000:
+        inner = [c.cell_contents for c in fn.__closure__ if callable(c.cell_contents)]
+        if not inner:
+            break
+        fn, depth = inner[0], depth + 1
+    return depth
+
+
+def test_many_dynamic_resources_do_not_deepen_the_pickler(sandbox_ws: Any) -> None:
+    """Pulumi's SDK wraps the pickler once per dynamic resource and never unwraps it; a
+    big stack would hit RecursionError. Ours stays one wrapper deep, however many."""
+    resources = program.tenant_resources([str(REPO / "examples")], "acme", sandbox_ws)
+    dynamic = [r for r in resources if not is_native_record(r.provider, r.kind)]
+    assert len(dynamic) >= 8
+    for _ in range(3):
+        run_program(
+            lambda r=resources: program.declare(r, token=lambda _i: "sandbox-token"),
+            stack=stack_name("acme"),
+        )
+    assert _pickler_wrappers() <= 1
