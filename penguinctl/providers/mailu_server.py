@@ -191,7 +191,10 @@ class MailuServerProvider(Provider):
     def update(
         self, ctx: ProviderContext, id: str, old: Mapping[str, Any], new: Mapping[str, Any]
     ) -> Mapping[str, Any]:
-        return self._deploy(ctx, f"{KIND}/{id}", new)
+        # What the recorded deploy says must restart, whatever the host shows now: if an
+        # earlier apply wrote the files and died before restarting, the files match but
+        # the services still run the old configuration.
+        return self._deploy(ctx, f"{KIND}/{id}", new, owed=restarts(old, new)[1])
 
     def read(self, ctx: ProviderContext, id: str, attrs: Mapping[str, Any]) -> Observed:
         files = self._files(ctx, f"{KIND}/{id}", attrs, generate=False)
@@ -277,12 +280,19 @@ class MailuServerProvider(Provider):
             for f in files
         ]
 
-    def _deploy(self, ctx: ProviderContext, key: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    def _deploy(
+        self,
+        ctx: ProviderContext,
+        key: str,
+        attrs: Mapping[str, Any],
+        owed: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         server = str(attrs["server"])
         files = self._files(ctx, key, attrs, generate=True)
         if ctx.sandbox:
             root = sandbox_root(ctx, server)
             plan = _local_plan(root, files)
+            _owe(plan, owed or {})
             _local_write(root, plan)
             where = str(root)
         else:
@@ -290,6 +300,7 @@ class MailuServerProvider(Provider):
 
             channel = _channel(ctx, server, attrs)
             plan = plan_deploy(channel.remote, files, channel.root)
+            _owe(plan, owed or {})
             apply_deploy(
                 channel.remote,
                 plan,
@@ -307,6 +318,23 @@ class MailuServerProvider(Provider):
             "services": list(SERVICES),
             "restarted": plan.services,
         }
+
+
+_RECREATE_FOR = ("mailu.env", "docker-compose", "networks", "bind")  # reasons restart misses
+
+
+def _owe(plan: Any, owed: Mapping[str, str]) -> None:
+    """Add the restarts the recorded state owes that the host comparison did not find."""
+    if plan.first:
+        return
+    for service, why in owed.items():
+        if service in plan.recreate or service in plan.restart or service in plan.start:
+            continue
+        note = f"{why} (the last deploy stopped before restarting it)"
+        if any(word in why for word in _RECREATE_FOR):
+            plan.recreate[service] = note  # a restart would keep the old environment
+        else:
+            plan.restart[service] = note
 
 
 def _channel(ctx: ProviderContext, server: str, attrs: Mapping[str, Any]) -> Any:

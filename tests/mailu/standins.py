@@ -43,6 +43,12 @@ class Standins:
         rules.setdefault(name, []).append({"argv": argv, "stdout": stdout, "exit": exit})
         (self.state / "rules.json").write_text(json.dumps(rules))
 
+    def disallow(self, name: str, argv: list[str]) -> None:
+        """Drop the rules for ``name argv`` (back to the stand-in's own behaviour)."""
+        rules = self._rules()
+        rules[name] = [r for r in rules.get(name, []) if r["argv"] != argv]
+        (self.state / "rules.json").write_text(json.dumps(rules))
+
     def _rules(self) -> dict[str, Any]:
         path = self.state / "rules.json"
         return json.loads(path.read_text()) if path.exists() else {}

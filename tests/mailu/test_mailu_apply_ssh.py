@@ -133,6 +133,25 @@ def test_apply_over_ssh_converges_and_is_safe(
     ]
     assert standins.unexpected() == []
 
+    # An apply that writes the files but dies at the restart: the files on the host now
+    # match, yet smtp runs the old configuration. The record still holds the old
+    # checksums, so the next apply owes that restart and does it (writing nothing).
+    ws.write_text(
+        ws.read_text().replace("destination_concurrency: 7", "destination_concurrency: 9")
+    )
+    restart = standins.compose("restart", "smtp")
+    standins.allow("docker", restart, exit=1)
+    broken = cli("apply", "-f", "specs/", "--yes", timeout=300)
+    assert broken.code != 0 and "1 failed" in broken.out, broken
+    standins.disallow("docker", restart)
+    standins.clear()
+    written = stamps(root)
+    healed = cli("apply", "-f", "specs/", "--yes", timeout=300)
+    assert "1 applied, 0 failed" in healed.out, healed
+    assert stamps(root) == written  # nothing left to write
+    assert [c for c in standins.calls("docker") if not read_only(c)] == [restart]
+    assert cli("plan", "-f", "specs/", "--detailed-exitcode", timeout=300).code == 0
+
     # sshd gone: a clear one-line error, nothing half-recorded
     fresh_sshd.stop()
     down = cli("plan", "-f", "specs/", "--refresh", timeout=300)
