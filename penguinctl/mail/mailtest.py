@@ -73,15 +73,7 @@ def sandbox_mail_test(session: Any, domain: str, *, to: str | None = None) -> di
             # mail host's) lives on the workspace's PowerDNS, so judge the received copy
             # as a receiver resolving those zones would (TLS as the receiver saw it).
             tls = next((r["ok"] for r in rows if r["code"] == "MT007"), None) is True
-            verdicts = evaluate(
-                stored,
-                peer_ip=str(server.outputs["ipv4"]),
-                helo=mail_host,
-                mail_from=sender,
-                tls=tls,
-                dns=RoutedLookup(session, DnsLookup(tuple(session.sandbox_handle.dns_address))),
-            )
-            rows = [v.to_dict() for v in verdicts]
+            rows = _judge(session, stored, server, mail_host, sender, tls=tls)
     else:
         rows = _in_process(session, mailu, server, raw, sender, mail_host, domain)
     return {
@@ -280,6 +272,22 @@ def _through_endpoint(
     )
 
 
+def _judge(
+    session: Any, message: bytes, server: Any, mail_host: str, sender: str, *, tls: bool
+) -> list[dict[str, Any]]:
+    """Verdicts on ``message`` as a receiver sees it arriving from ``server``, resolving
+    each zone where the workspace serves it (PowerDNS) and the rest on the sandbox DNS."""
+    verdicts = evaluate(
+        message,
+        peer_ip=str(server.outputs["ipv4"]),
+        helo=mail_host,
+        mail_from=sender,
+        tls=tls,
+        dns=RoutedLookup(session, DnsLookup(tuple(session.sandbox_handle.dns_address))),
+    )
+    return [v.to_dict() for v in verdicts]
+
+
 def _in_process(
     session: Any, mailu: Any, server: Any, raw: bytes, sender: str, mail_host: str, domain: str
 ) -> list[dict[str, Any]]:
@@ -289,15 +297,7 @@ def _in_process(
         raise ConfigError(f"the DKIM key of {domain} is not in the store")
     selector = str(mailu.attrs.get("dkim_selector") or "dkim")
     signed = sign(raw, domain=domain, selector=selector, private_pem=pem)
-    verdicts = evaluate(
-        signed,
-        peer_ip=str(server.outputs["ipv4"]),
-        helo=mail_host,
-        mail_from=sender,
-        tls=False,
-        dns=RoutedLookup(session, DnsLookup(tuple(session.sandbox_handle.dns_address))),
-    )
-    rows = [v.to_dict() for v in verdicts]
+    rows = _judge(session, signed, server, mail_host, sender, tls=False)
     for row in rows:
         if row["code"] == "MT007":
             row.update(ok=None, detail="not exercised: no sandbox SMTP endpoint recorded")
