@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,7 @@ from penguinctl.sandbox.host import (
 )
 
 LOG_FILE = "service.log"
+RESET_DIRS = ("receiver", "maildirs", "servers")  # mail and MailU files of the emulated world
 _children: dict[int, subprocess.Popen[bytes]] = {}  # services this process spawned, to reap
 
 
@@ -208,7 +210,9 @@ def status(state_dir: Path) -> dict[str, Any]:
 
 
 def reset(state_dir: Path) -> None:
-    """Delete every emulator's state; refused while a service or command uses it."""
+    """Delete every emulator's state and the mail the sandbox holds (received messages,
+    mailboxes' Maildirs, deployed MailU files); refused while a service or command uses it.
+    The SMTP endpoint's CA and port (``smtp/``) stay: they describe no emulated object."""
     state_dir = Path(state_dir)
     info = live_service(state_dir)
     if info is not None:
@@ -225,5 +229,7 @@ def reset(state_dir: Path) -> None:
             path.unlink(missing_ok=True)
         for path in state_dir.glob(".*.tmp"):
             path.unlink(missing_ok=True)
+        for name in RESET_DIRS:
+            shutil.rmtree(state_dir / name, ignore_errors=True)
     finally:
         handle.close()

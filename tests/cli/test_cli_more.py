@@ -71,7 +71,12 @@ def test_background_sandbox_serves_consecutive_commands(cli) -> None:
     finally:
         assert cli("sandbox", "down").code == 0
     assert not json.loads(cli("-o", "json", "sandbox", "status").out)["running"]
+    sandbox = cli.root / "state" / "sandbox"
+    assert (sandbox / "receiver").is_dir() and (sandbox / "servers").is_dir()  # the apply's mail
     assert cli("sandbox", "reset", "--yes").code == 0
+    left = sorted(p.name for p in sandbox.iterdir() if not p.name.startswith("."))
+    assert not {"receiver", "maildirs", "servers"} & set(left), left
+    assert not [p for p in sandbox.glob("*.json")], left
 
 
 def test_unexpected_error_prints_one_line_and_logs_the_traceback(cli, monkeypatch, capsys) -> None:
