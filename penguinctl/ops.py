@@ -46,9 +46,9 @@ def desired(
     specs = load_specs(sources, stdin)
     pools = None
     if specs.of("IpPool"):  # keep the sending-IP assignments the last apply recorded
-        from penguinctl.spec.pools import POOL_KIND, recorded_assignments
+        from penguinctl.spec.pools import recorded_assignments
 
-        pools = recorded_assignments(session.store.recorded(kind=POOL_KIND))
+        pools = recorded_assignments(session.store)
     resources = expand.expand(specs, tenants=targets or None, pools=pools)
     return [_bind(session, r) for r in resources]
 

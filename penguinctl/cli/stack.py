@@ -19,13 +19,13 @@ def export(
     """Write Pulumi.yaml, the program, requirements.txt and the stack's config (secrets as
     references) so a team can run `pulumi preview/up` with its own CLI and backend."""
     from penguinctl.pulumi_engine.export import export_stack
-    from penguinctl.pulumi_engine.orchestrate import pool_config
+    from penguinctl.spec.pools import recorded_assignments
 
     g = ctx.obj
     out = g.out()
     session = g.session(out)
     try:
-        pools = pool_config(session.store)  # keep each domain on its recorded IP
+        pools = recorded_assignments(session.store)  # keep each domain on its recorded IP
         written = export_stack(session.ws, tenant, files, directory, pools=pools)
         if out.mode == "json":
             out.json({"tenant": tenant, "directory": str(directory), "files": written})

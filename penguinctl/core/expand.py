@@ -13,6 +13,7 @@ from typing import Any
 from penguinctl.core.errors import Issue, ValidationFailed
 from penguinctl.core.resource import Generated, Ref, Resource
 from penguinctl.dns.recipes import RecordRecipe, mail_domain_records
+from penguinctl.spec.pools import assignments
 
 
 def expand(
@@ -28,7 +29,7 @@ def expand(
     :func:`penguinctl.spec.pools.recorded_assignments`): it keeps assignments stable.
     """
     wanted = set(tenants) if tenants is not None else None
-    assigned = _pool_assignments(specs, pools)
+    assigned = assignments(specs, pools)
     out: dict[str, Resource] = {}
 
     def add(resource: Resource) -> None:
@@ -212,6 +213,7 @@ def _mailu_server(specs: Any, out: dict[str, Resource]) -> None:
         doc = specs.servers[name]
         spec, key, server_key = doc.spec, f"mailu_server/{name}", f"server/{name}"
         dkim_keys = [str(d.attrs["dkim_key"]) for d in domains if d.attrs.get("dkim_key")]
+        ssh = _mailu_ssh(server_key, spec)
         out.setdefault(
             key,
             Resource(
@@ -224,10 +226,8 @@ def _mailu_server(specs: Any, out: dict[str, Resource]) -> None:
                     "main_domain": str(domains[0].attrs["domain"]),
                     "dkim_selectors": sorted({str(d.attrs["dkim_selector"]) for d in domains}),
                     "senders": senders.get(name, []),
-                    "bind_ip": spec.address
-                    if spec.provider == "existing"
-                    else Ref(server_key, "ipv4"),
-                    "ssh": _mailu_ssh(server_key, spec),
+                    "bind_ip": ssh["host"],  # the address it is reached at: spec or recorded
+                    "ssh": ssh,
                 },
                 why=f"MailU runs on {spec.mail_host} for {len(domains)} domain(s)",
                 instance=domains[0].instance,
@@ -250,16 +250,6 @@ def _mailu_ssh(server_key: str, server: Any) -> dict[str, Any]:
         "port": server.ssh_port,
         "key": server.ssh_key,
     }
-
-
-def _pool_assignments(
-    specs: Any, recorded: Mapping[str, Mapping[str, str]] | None
-) -> dict[str, dict[str, str]]:
-    if not specs.of("IpPool"):
-        return {}
-    from penguinctl.spec.pools import assignments
-
-    return assignments(specs, recorded)
 
 
 def _ip_pool(name: str, doc: Any, assignment: Mapping[str, str]) -> Resource:
@@ -365,7 +355,7 @@ def _mail_domain(doc: Any, specs: Any, assigned: Mapping[str, Mapping[str, str]]
         mail_host=server.mail_host,
         server_key=server_key,
         sending_ips=Ref(f"ip_pool/{spec.pool}", f"ips:{domain}") if spec.server is None else None,
-        ipv6=getattr(server, "address6", None) is not None,
+        ipv6=server.address6 is not None,
         dkim_key=dkim_key,
         selector=selector,
         mailu_domain_key=mailu_key,

@@ -29,7 +29,7 @@ def server_files(
 ) -> tuple[dict[str, Any], list[RenderedFile]]:
     """(template context, files) for ``server``."""
     from penguinctl.core import expand
-    from penguinctl.spec.pools import POOL_KIND, domain_servers, recorded_assignments
+    from penguinctl.spec.pools import domain_servers, recorded_assignments
 
     doc = specs.servers.get(server)
     if doc is None:
@@ -37,7 +37,7 @@ def server_files(
         raise ConfigError(f"no Server {server!r} in the specs", hint=f"servers: {known}")
     tenant = doc.spec.tenant
     served = domain_servers(
-        specs, recorded_assignments(session.store.recorded(kind=POOL_KIND))
+        specs, recorded_assignments(session.store)
     )  # a pooled domain is served where its pool assigned it
     domains = [d.spec for d in specs.mail_domains.values() if served.get(d.spec.domain) == server]
     instance = session.ws.instance("mailu", expand._tenant_instance(specs, tenant, "mailu"))

@@ -77,10 +77,11 @@ def export_stack(
         "  penguinctl:specs: specs",
         f"  penguinctl:credentialRefs: {json.dumps(refs, sort_keys=True)}",
     ]
+    own = specs.of("IpPool")
     mine = {
         name: dict(assignment)
         for name, assignment in (pools or {}).items()
-        if name in specs.of("IpPool") and specs.of("IpPool")[name].spec.tenant == tenant
+        if name in own and own[name].spec.tenant == tenant
     }
     if mine:
         lines.append(f"  penguinctl:ipPools: {json.dumps(json.dumps(mine, sort_keys=True))}")

@@ -120,14 +120,6 @@ def owned_elsewhere(recorded: Mapping[str, Recorded], engine: str, tenants: Sequ
         )
 
 
-def pool_config(store: Any) -> dict[str, dict[str, str]]:
-    """The recorded sending-IP assignments, for the ``ipPools`` stack config: the
-    program keeps them, as the built-in engine does (stable when domains are added)."""
-    from penguinctl.spec.pools import POOL_KIND, recorded_assignments
-
-    return recorded_assignments(store.recorded(kind=POOL_KIND))
-
-
 def stack_spec(
     ws: Any,
     tenant: str,
@@ -209,7 +201,9 @@ def preview(
     owned_elsewhere(session.store.recorded(), PULUMI, tenants)
     report = EngineReport("preview")
     prepare_project(session.ws)
-    pools = pool_config(session.store)
+    from penguinctl.spec.pools import recorded_assignments  # (spec imports pydantic)
+
+    pools = recorded_assignments(session.store)  # the ipPools config: keep each domain's IP
     for tenant in tenants:
         spec = stack_spec(session.ws, tenant, sources, pools=pools)
         report.tenants[tenant] = runner.preview(spec).changes
@@ -269,7 +263,9 @@ def _run(
         status = "failed"
         try:
             prepare_project(session.ws)
-            pools = pool_config(store)
+            from penguinctl.spec.pools import recorded_assignments
+
+            pools = recorded_assignments(store)
             for tenant in tenants:
                 spec = stack_spec(session.ws, tenant, sources, pools=pools)
                 result: StackResult = getattr(runner, command)(spec)

@@ -96,14 +96,14 @@ def assignments(
     return out
 
 
-def recorded_assignments(recorded: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """Pool name -> {domain: server} from the recorded ``ip_pool`` resources."""
+def recorded_assignments(store: Any) -> dict[str, dict[str, str]]:
+    """Pool name -> {domain: server} that the last apply recorded (the ``ip_pool``
+    resources' ``assignment`` attributes), read from ``store`` with one range scan."""
     out: dict[str, dict[str, str]] = {}
-    for rec in recorded.values():
-        if rec.kind == POOL_KIND:
-            assignment = rec.attrs.get("assignment")
-            if isinstance(assignment, Mapping):
-                out[str(rec.attrs.get("name"))] = {str(k): str(v) for k, v in assignment.items()}
+    for rec in store.recorded(kind=POOL_KIND).values():
+        assignment = rec.attrs.get("assignment")
+        if isinstance(assignment, Mapping):
+            out[str(rec.attrs.get("name"))] = {str(k): str(v) for k, v in assignment.items()}
     return out
 
 

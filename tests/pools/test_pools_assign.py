@@ -49,9 +49,8 @@ def test_removing_a_member_moves_only_its_domains() -> None:
     after = assign(domains(9), ["mx1", "mx3"], previous=before)
     moved = {d for d in before if before[d] != after[d]}
     assert moved == {d for d, m in before.items() if m == "mx2"}
-    assert Counter(after.values()) == Counter({"mx1": 5, "mx3": 4}) or Counter(
-        after.values()
-    ) == Counter({"mx1": 4, "mx3": 5})
+    assert sorted(Counter(after.values()).values()) == [4, 5]  # still even over mx1, mx3
+    assert set(after.values()) == {"mx1", "mx3"}
 
 
 def test_pins_win_over_history_and_unknown_members_are_ignored() -> None:
