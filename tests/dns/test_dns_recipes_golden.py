@@ -157,45 +157,29 @@ def test_defaults_and_a_rua_penguinctl_does_not_manage() -> None:
     assert tlsrpt.content == "v=TLSRPTv1; rua=mailto:postmaster@b.example"
 
 
-def test_a_server_with_ipv6_gets_aaaa_and_ip6_in_spf() -> None:
-    """An existing server with ``address6``: the mail host's AAAA, and SPF lists both
-    families (``ip4:`` / ``ip6:`` chosen per address when the reference resolves)."""
-    from types import SimpleNamespace
-
-    from penguinctl.core.resource import Ref as R
-    from penguinctl.dns.recipes import mail_domain_records
-
-    spf = SimpleNamespace(include=[], policy="-all")
-    dmarc = SimpleNamespace(
-        policy="none", subdomain_policy=None, rua=[], ruf=[], adkim="r", aspf="r"
-    )
+def _own(**kw: object) -> dict:
     recipes = mail_domain_records(
         domain="own.example",
         zone="own.example",
         mail_host="mail.own.example",
         server_key="server/own1",
-        ipv6=True,
         dkim_key="dkim_key/own.example/dkim",
         selector="dkim",
         mailu_domain_key="mailu_domain/own.example",
-        spf=spf,
-        dmarc=dmarc,
+        spf=SpfSettings(),
+        dmarc=DmarcSettings(),
+        **kw,  # type: ignore[arg-type]
     )
-    by_key = {r.key: r for r in recipes}
-    assert by_key["dns_record/own.example/AAAA/mail"].content == R("server/own1", "ipv6")
+    return {r.key: r for r in recipes}
+
+
+def test_a_server_with_ipv6_gets_aaaa_and_ip6_in_spf() -> None:
+    """An existing server with ``address6``: the mail host's AAAA, and SPF lists both
+    families (``ip4:`` / ``ip6:`` chosen per address when the reference resolves)."""
+    by_key = _own(ipv6=True)
+    assert by_key["dns_record/own.example/AAAA/mail"].content == Ref("server/own1", "ipv6")
     ref = by_key["dns_record/own.example/TXT/@/spf"].content
     assert (
         ref.render(["192.0.2.10", "2001:db8::25"]) == "v=spf1 ip4:192.0.2.10 ip6:2001:db8::25 -all"
     )
-    without = mail_domain_records(
-        domain="own.example",
-        zone="own.example",
-        mail_host="mail.own.example",
-        server_key="server/own1",
-        dkim_key="dkim_key/own.example/dkim",
-        selector="dkim",
-        mailu_domain_key="mailu_domain/own.example",
-        spf=spf,
-        dmarc=dmarc,
-    )
-    assert not [r for r in without if r.type == "AAAA"]
+    assert not [r for r in _own().values() if r.type == "AAAA"]
