@@ -84,6 +84,17 @@ def _refusal(conn: sa.Connection, job: Any, stop_on: list[str]) -> str | None:
             "mailbox": job.mailbox,
         },
     ).one()
+    return refusal_reason(state, email, suppressed, stop, paused)
+
+
+def refusal_reason(
+    state: str | None, email: str | None, suppressed: bool, stop: str | None, paused: str | None
+) -> str | None:
+    """The first reason, in the gate's order, why a send is refused (None: it may go).
+
+    The inputs are the gate's five reads: the campaign state, the contact's address
+    (None: deleted), suppression, a stop event's kind, the mailbox pause reason. The
+    workers' one-statement claim (``penguinctl.workers.claim``) reads the same five."""
     if state != "active":
         return f"campaign {state}"
     if email is None:

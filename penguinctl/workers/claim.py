@@ -8,11 +8,12 @@ autocommit mode (a statement is then its own transaction, committed before the
 reply comes back), that also records the previous send's outcome.
 
 The statement applies exactly the refusal rules of
-:func:`penguinctl.campaigns.ledger._refusal` (campaign active, contact present,
-not suppressed for the tenant or globally, no stop event, mailbox not paused)
-before it inserts the ``sending`` row; ``tests/workers/test_workers_claim.py``
-checks both give the same answer in every case. A retried (deferred) send is rare
-and goes through the ledger's own claim.
+:func:`penguinctl.campaigns.ledger.refusal` (campaign active, contact present, not
+suppressed for the tenant or globally, no stop event, mailbox not paused), worded
+by the same :func:`~penguinctl.campaigns.ledger.refusal_reason`, before it inserts
+the ``sending`` row; ``tests/workers/test_workers_claim.py`` checks both give the
+same answer in every case. A retried (deferred) send is rare and goes through the
+ledger's own claim.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from penguinctl.campaigns.ledger import runner_id
+from penguinctl.campaigns.ledger import refusal_reason, runner_id
 from penguinctl.campaigns.tables import GLOBAL
 
 CHECKS_AND_INSERT = """
@@ -157,16 +158,8 @@ def _claim_params(job: Any, message_id: str, variant: str, stop_on: Any) -> dict
 
 
 def _why(row: Any) -> str | None:
-    state, email, suppressed, stop, paused, claimed = row
-    # The same order of reasons as ledger._refusal.
-    if state != "active":
-        return f"campaign {state}"
-    if email is None:
-        return "contact deleted"
-    if suppressed:
-        return "suppressed"
-    if stop is not None:
-        return f"stopped: {stop}"
-    if paused is not None:
-        return f"mailbox paused: {paused}"
+    *reads, claimed = row
+    why = refusal_reason(*reads)
+    if why is not None:
+        return why
     return None if claimed is not None else "already claimed"
