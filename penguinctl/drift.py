@@ -19,7 +19,7 @@ Contract:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from penguinctl.core import registry
@@ -119,17 +119,5 @@ def status_refresh(session: Session, tenant: str | None = None) -> DriftReport:
         # The store lock: an apply running now must not interleave with these writes.
         with session.store.lock("status --refresh"):
             for key in report.outputs_updated:
-                rec = recorded[key]
-                session.store.put(
-                    Recorded(
-                        rec.key,
-                        rec.provider,
-                        rec.tenant,
-                        rec.id,
-                        rec.attrs,
-                        live[key].outputs,
-                        rec.instance,
-                        rec.status,
-                    )
-                )
+                session.store.put(replace(recorded[key], outputs=live[key].outputs))
     return report
