@@ -85,12 +85,7 @@ def server_config(
     bind_ip: str | None,
 ) -> dict[str, Any]:
     """The template context for ``server``: ``domains`` are its MailDomain specs in order."""
-    if not domains:
-        raise ConfigError(
-            f"server {server!r} serves no mail domain: nothing to render",
-            hint="add a MailDomain with spec.server: " + server,
-        )
-    selectors = sorted({d.dkim.selector for d in domains})
+    selectors = [d.dkim.selector for d in domains]
     senders = [f"{box.name}@{d.domain}" for d in domains for box in d.mailboxes if box.sender]
     return config_for(
         server,
