@@ -28,17 +28,16 @@ from penguinctl.campaigns.tables import (
 )
 from penguinctl.store.types import utcnow
 
-RUNNER = f"{socket.gethostname()}:{os.getpid()}"
-
 
 def runner_id() -> str:
+    # Read per call, not at import: a forked worker process has its own pid.
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def claim(store: Any, job: Any, *, message_id: str, variant: str, stop_on: list[str]) -> str | None:
     """Claim ``job``; returns None when claimed, else why it must not be sent."""
     with db.writing(store) as conn:
-        return _claim(conn, store, job, message_id, variant, stop_on)
+        return claim_in(conn, store, job, message_id, variant, stop_on)
 
 
 def claim_many(
@@ -46,7 +45,7 @@ def claim_many(
 ) -> list[str | None]:
     """Claim several ``(job, message_id, variant)`` in one transaction (one commit)."""
     with db.writing(store) as conn:
-        return [_claim(conn, store, job, mid, variant, stop_on) for job, mid, variant in items]
+        return [claim_in(conn, store, job, mid, variant, stop_on) for job, mid, variant in items]
 
 
 def refusal(store: Any, job: Any, stop_on: list[str]) -> str | None:
@@ -108,9 +107,10 @@ def refusal_reason(
     return None
 
 
-def _claim(
+def claim_in(
     conn: sa.Connection, store: Any, job: Any, message_id: str, variant: str, stop_on: list[str]
 ) -> str | None:
+    """:func:`claim` inside the caller's write transaction ``conn``."""
     sends = db.t(SendTable)
     now = utcnow()
     why = _refusal(conn, job, stop_on)
@@ -195,7 +195,25 @@ def mark_many(store: Any, outcomes: list[tuple[Any, str, str | None]]) -> None:
     """Record several outcomes in one transaction; ``released`` drops an unsent claim."""
     if not outcomes:
         return
+    with db.writing(store) as conn:
+        mark_in(conn, outcomes)
+
+
+def mark_in(conn: sa.Connection, outcomes: list[tuple[Any, str, str | None]]) -> None:
+    """:func:`mark_many` inside the caller's write transaction ``conn``."""
     mark_stmt, release_stmt = _outcome_statements()
+    marks, releases = outcome_params(outcomes)
+    if marks:
+        conn.execute(mark_stmt, marks)
+    if releases:
+        conn.execute(release_stmt, releases)
+
+
+def outcome_params(
+    outcomes: list[tuple[Any, str, str | None]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(marks, releases): the parameters (``b_campaign``, ``b_contact``, ``b_step`` and
+    for a mark ``b_status``, ``b_error``, ``b_sent_at``) of the outcomes' statements."""
     now = utcnow()
     marks, releases = [], []
     for job, status, error in outcomes:
@@ -205,11 +223,7 @@ def mark_many(store: Any, outcomes: list[tuple[Any, str, str | None]]) -> None:
         else:
             sent_at = now if status == "sent" else None
             marks.append({**keys, "b_status": status, "b_error": error, "b_sent_at": sent_at})
-    with db.writing(store) as conn:
-        if marks:
-            conn.execute(mark_stmt, marks)
-        if releases:
-            conn.execute(release_stmt, releases)
+    return marks, releases
 
 
 def settle_dead(store: Any, campaign_id: int, is_alive: Any) -> int:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from penguinctl.campaigns.ledger import refusal_reason, runner_id
+from penguinctl.campaigns.ledger import outcome_params, refusal_reason, runner_id
 from penguinctl.campaigns.tables import GLOBAL
 
 CHECKS_AND_INSERT = """
@@ -54,44 +54,23 @@ FROM chk
 
 CLAIM = "WITH " + CHECKS_AND_INSERT
 
-# The previous send's outcome in the same statement: data-modifying CTEs run once,
-# all in the statement's own (autocommit) transaction.
-MARK_AND_CLAIM = (
-    """
-WITH mark AS (
-  UPDATE campaign_sends SET status = %(m_status)s, error = %(m_error)s, sent_at = %(m_sent_at)s
-  WHERE campaign_id = %(m_campaign)s AND contact_id = %(m_contact)s AND step = %(m_step)s
-    AND status = 'sending'
-  RETURNING id
-), """
-    + CHECKS_AND_INSERT
-)
-
+# The outcome statements take the parameters of ledger.outcome_params (``b_*``: no
+# name clashes with the claim's, so a mark and a claim share one parameter dict).
 MARK = """
-UPDATE campaign_sends SET status = %(status)s, error = %(error)s, sent_at = %(sent_at)s
-WHERE campaign_id = %(campaign)s AND contact_id = %(contact)s AND step = %(step)s
+UPDATE campaign_sends SET status = %(b_status)s, error = %(b_error)s, sent_at = %(b_sent_at)s
+WHERE campaign_id = %(b_campaign)s AND contact_id = %(b_contact)s AND step = %(b_step)s
   AND status = 'sending'
 """
 
 RELEASE = """
 DELETE FROM campaign_sends
-WHERE campaign_id = %(campaign)s AND contact_id = %(contact)s AND step = %(step)s
+WHERE campaign_id = %(b_campaign)s AND contact_id = %(b_contact)s AND step = %(b_step)s
   AND status = 'sending'
 """
 
-
-def outcome_params(done: list[tuple[Any, str, str | None]]) -> tuple[list[Any], list[Any]]:
-    """(marks, releases) parameters of the outcomes ``done`` (see ``ledger.mark_many``)."""
-    now = datetime.now(UTC)
-    marks, releases = [], []
-    for job, status, error in done:
-        keys = {"campaign": job.campaign_id, "contact": job.contact_id, "step": job.step}
-        if status == "released":  # certainly not sent, and must not be sent now
-            releases.append(keys)
-        else:
-            sent_at = now if status == "sent" else None
-            marks.append({**keys, "status": status, "error": error, "sent_at": sent_at})
-    return marks, releases
+# The previous send's outcome in the same statement: data-modifying CTEs run once,
+# all in the statement's own (autocommit) transaction.
+MARK_AND_CLAIM = "WITH mark AS (" + MARK + "  RETURNING id\n), " + CHECKS_AND_INSERT
 
 
 def mark_and_claim(
@@ -113,7 +92,7 @@ def mark_and_claim(
         sql = CLAIM
         if marks:
             sql = MARK_AND_CLAIM
-            params |= {f"m_{k}": v for k, v in marks[0].items()}
+            params |= marks[0]
         with raw.cursor() as cur:
             cur.execute(sql, params)
             return _why(cur.fetchone())

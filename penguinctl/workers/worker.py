@@ -97,8 +97,8 @@ def claim_after(
     one-statement claim of :mod:`penguinctl.workers.claim`), None on SQLite."""
     if raw is None:
         with db.writing(store) as conn:
-            _mark(conn, done)
-            return ledger._claim(conn, store, job, message_id, variant, stop_on)
+            ledger.mark_in(conn, done)
+            return ledger.claim_in(conn, store, job, message_id, variant, stop_on)
     if job.retry:  # a deferred send coming back: rare, the ledger's own claim
         mark_and_claim(raw, done, None)
         return ledger.claim(store, job, message_id=message_id, variant=variant, stop_on=stop_on)
@@ -113,25 +113,6 @@ def flush(store: Any, raw: Any, done: list[Outcome]) -> None:
         ledger.mark_many(store, done)
     else:
         mark_and_claim(raw, done, None)
-
-
-def _mark(conn: sa.Connection, done: list[Outcome]) -> None:
-    """:func:`ledger.mark_many` inside the caller's transaction (SQLite)."""
-    # The ledger's own statements (campaigns/ledger.py), in the claim's transaction.
-    mark_stmt, release_stmt = ledger._outcome_statements()
-    now = datetime.now(UTC)
-    marks, releases = [], []
-    for prev, status, error in done:
-        keys = {"b_campaign": prev.campaign_id, "b_contact": prev.contact_id, "b_step": prev.step}
-        if status == "released":
-            releases.append(keys)
-        else:
-            sent_at = now if status == "sent" else None
-            marks.append({**keys, "b_status": status, "b_error": error, "b_sent_at": sent_at})
-    if marks:
-        conn.execute(mark_stmt, marks)
-    if releases:
-        conn.execute(release_stmt, releases)
 
 
 @contextmanager
