@@ -7,7 +7,8 @@ port chosen once per sandbox state directory and kept in ``smtp/endpoint.json``
 stable across commands). Like MailU's submission service it:
 
 - offers STARTTLS with a certificate for that address, issued by a CA generated once
-  per state directory (``smtp/ca.pem``: what clients trust; see :func:`info`);
+  per state directory (``smtp/ca.pem``: what clients trust; see
+  :meth:`SubmissionEndpoints.info`);
 - requires AUTH PLAIN/LOGIN, and only after STARTTLS (538 before), checked against the
   password hashes in the sandbox MailU state (535 when wrong), for a user whose domain's
   mail host (MX → A in the sandbox DNS) is this address;
@@ -62,10 +63,22 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def _write_pair(cert_path: Path, key_path: Path, cert: Any, key: Any) -> None:
+    """Write a certificate and its private key as PEM, both private (0600)."""
+    from cryptography.hazmat.primitives import serialization
+
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _write_private(key_path, key_pem)
+    _write_private(cert_path, cert.public_bytes(pem))
+
+
 def ensure_ca(state_dir: Path) -> tuple[Path, Path]:
     """``(ca.pem, ca.key)`` under ``state_dir/smtp``, generated on first use."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
@@ -91,15 +104,7 @@ def ensure_ca(state_dir: Path) -> tuple[Path, Path]:
         )
         .sign(key, hashes.SHA256())
     )
-    _write_private(
-        key_path,
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
-    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    _write_pair(cert_path, key_path, cert, key)
     return cert_path, key_path
 
 
@@ -133,15 +138,7 @@ def server_context(state_dir: Path, address: str) -> ssl.SSLContext:
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
             .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
         )
-        _write_private(
-            key_path,
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+        _write_pair(cert_path, key_path, cert, key)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     return context
@@ -157,14 +154,6 @@ def endpoint_port(state_dir: Path, *, renew: bool = False) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"port": port}))
     return port
-
-
-def info(state_dir: Path) -> dict[str, Any]:
-    """What a client needs: the port (on every server address) and the CA file to trust."""
-    return {
-        "port": endpoint_port(state_dir),
-        "ca_file": str(ensure_ca(state_dir)[0].resolve()),
-    }
 
 
 def submission_info(mailu_endpoint: str, timeout: float = 5.0) -> dict[str, Any] | None:
@@ -206,6 +195,7 @@ class SubmissionEndpoints:
         self._servers: dict[str, asyncio.AbstractServer] = {}
 
     def info(self) -> dict[str, Any]:
+        """What a client needs: the port (on every server address) and the CA file to trust."""
         return {"port": self.port, "ca_file": str(self.ca_file.resolve())}
 
     @property
