@@ -50,11 +50,7 @@ def sandbox_mail_test(session: Any, domain: str, *, to: str | None = None) -> di
         raise ConfigError(
             f"MailU domain {domain} is not recorded", hint="apply its MailDomain first"
         )
-    boxes = sorted(
-        (r for r in recorded.values() if r.kind == "mailu_mailbox" and r.attrs.get("sender")),
-        key=lambda r: str(r.attrs.get("address", "")),
-    )
-    boxes = [r for r in boxes if str(r.attrs.get("address", "")).endswith("@" + domain)]
+    boxes = _sender_boxes(recorded, domain)
     if not boxes:
         raise ConfigError(f"{domain} has no sender mailbox", hint="add a mailbox with sender: true")
     server = recorded.get(f"server/{mailu.attrs.get('server')}")
@@ -112,16 +108,7 @@ def seed_mail_test(
     domain = domain.lower().rstrip(".")
     seed = seed.strip().lower()
     recorded = session.store.recorded()
-    boxes = sorted(
-        (
-            r
-            for r in recorded.values()
-            if r.kind == "mailu_mailbox"
-            and r.attrs.get("sender")
-            and str(r.attrs.get("address", "")).endswith("@" + domain)
-        ),
-        key=lambda r: str(r.attrs.get("address", "")),
-    )
+    boxes = _sender_boxes(recorded, domain)
     if not boxes:
         raise ConfigError(
             f"{domain} has no recorded sender mailbox", hint="apply its MailDomain first"
@@ -189,6 +176,20 @@ def seed_mail_test(
         "ok": all(r["ok"] is not False for r in rows),
         "verdicts": rows,
     }
+
+
+def _sender_boxes(recorded: dict[str, Any], domain: str) -> list[Any]:
+    """The recorded sender mailboxes of ``domain``, by address (the first one sends)."""
+    return sorted(
+        (
+            r
+            for r in recorded.values()
+            if r.kind == "mailu_mailbox"
+            and r.attrs.get("sender")
+            and str(r.attrs.get("address", "")).endswith("@" + domain)
+        ),
+        key=lambda r: str(r.attrs.get("address", "")),
+    )
 
 
 def _test_message(sender: str, recipient: str, domain: str, mid: str) -> bytes:
