@@ -113,18 +113,13 @@ def _measure(root: Path, out: dict[str, object], password: str, n: int) -> dict[
         submission.close()
 
         mailu = world.emulators["mailu"].state["servers"]
-        pem = next(
-            key
+        name, pem = next(
+            (name, key)
             for config in mailu.values()
             for name, key in config["dkim"].items()
             if name.startswith("acme-growth.example.")
         )
-        selector = next(
-            name.rpartition(".")[2]
-            for config in mailu.values()
-            for name in config["dkim"]
-            if name.startswith("acme-growth.example.")
-        )
+        selector = name.rpartition(".")[2]
         dns = DnsLookup(world.dns_address)
         started = time.perf_counter()
         for _ in range(n):
