@@ -167,7 +167,7 @@ class Runner:
         ambiguous, and nothing is ever sent without its claim committed first.
         """
         stop_on = list(self.spec.stop_on)
-        prepared = [p for p in (self._prepare(j, contacts[j.contact_id]) for j in jobs) if p]
+        prepared = [p for p in (self.prepare(j, contacts[j.contact_id]) for j in jobs) if p]
         if not prepared:
             return
         whys = ledger.claim_many(self.store, [(p[0], p[2], p[3]) for p in prepared], stop_on)
@@ -189,16 +189,18 @@ class Runner:
                     self._passed.add((job.contact_id, job.step))
                     self._note("skipped", None)
                     continue
-                status, error, paused = self._submit(job, contact, payload)
+                status, error, paused = self.submit(job, contact, payload)
                 outcomes.append((job, status, error))
                 if paused:
                     refused = f"mailbox paused: {error}"
         finally:
             ledger.mark_many(self.store, outcomes)
 
-    def _prepare(
+    def prepare(
         self, job: SendJob, contact: ContactState
     ) -> tuple[SendJob, bytes, str, str] | None:
+        """(job, message, Message-ID, variant) rendered and composed; None (noted as a
+        render error, the send passed over) when the step cannot be rendered."""
         spec = self.spec
         domain = job.mailbox.rpartition("@")[2]
         mid = message_id(job, job.campaign_id, job.contact_id, job.step, domain)
@@ -236,7 +238,7 @@ class Runner:
             return None
         return job, payload, mid, rendered.variant
 
-    def _submit(
+    def submit(
         self, job: SendJob, contact: ContactState, payload: bytes
     ) -> tuple[str, str | None, bool]:
         """(ledger status, error, whether the mailbox was paused)."""
@@ -276,11 +278,12 @@ class Runner:
     def _connection(self, mailbox: str) -> Submission:
         conn = self._connections.get(mailbox)
         if conn is None:
-            conn = Submission(self._account(mailbox), fault=self.fault)
+            conn = Submission(self.account(mailbox), fault=self.fault)
             self._connections[mailbox] = conn
         return conn
 
-    def _account(self, mailbox: str) -> MailboxAccount:
+    def account(self, mailbox: str) -> MailboxAccount:
+        """How to submit as ``mailbox``: its recorded endpoint and login, its password."""
         rec = self.store.get(f"mailu_mailbox/{mailbox}")
         out = rec.outputs
         password = self.store.get_secret(self.spec.tenant, f"mailu_mailbox/{mailbox}", "password")

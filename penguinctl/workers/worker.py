@@ -174,7 +174,7 @@ class SendWorker:
         with self._lock:
             cached = self._servers.get(mailbox)
         if cached is None or time.monotonic() - cached[0] > CAMPAIGN_TTL:
-            account = runner._account(mailbox)
+            account = runner.account(mailbox)
             cached = (time.monotonic(), f"{account.host}:{account.port}")
             with self._lock:
                 self._servers[mailbox] = cached
@@ -219,9 +219,9 @@ class SendWorker:
                         # wait. The claim below would refuse it anyway.
                         skipped += 1
                         continue
-                    # Runner._prepare renders and composes (a render error is reported
+                    # Runner.prepare renders and composes (a render error is reported
                     # and the send skipped, exactly as in the in-process runner).
-                    prepared = runner._prepare(job, contact)
+                    prepared = runner.prepare(job, contact)
                     if prepared is None:
                         skipped += 1
                         continue
@@ -236,7 +236,7 @@ class SendWorker:
                     if why is not None:
                         skipped += 1
                         continue
-                    status, error, _paused = runner._submit(job, contact, body)
+                    status, error, _paused = runner.submit(job, contact, body)
                     done.append((job, status, error))
                     sent += status == "sent"
             finally:
