@@ -58,6 +58,11 @@ class Cli:
 @pytest.fixture()
 def cli(tmp_path: Path) -> Cli:
     """A sandbox workspace with the README's example specs, isolated HOME and secret key."""
+    return new_workspace(tmp_path)
+
+
+def new_workspace(tmp_path: Path) -> Cli:
+    """What the ``cli`` fixture gives, for fixtures of a wider scope: ``tmp_path/ws``."""
     root = tmp_path / "ws"
     root.mkdir()
     (root / "penguinctl.yaml").write_text(

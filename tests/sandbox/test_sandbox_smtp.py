@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
-import shutil
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ import pytest
 
 from penguinctl.sandbox.host import SandboxWorld
 from penguinctl.sandbox.receiver import decode_verdicts
-from tests.cli.conftest import REPO, Cli
+from tests.cli.conftest import Cli, new_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -31,29 +29,7 @@ OTHER = "bob@globex-sales.example"  # a mailbox of another server
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, dict[str, str]]:
-    tmp = tmp_path_factory.mktemp("smtp")
-    root = tmp / "ws"
-    root.mkdir()
-    (root / "penguinctl.yaml").write_text(
-        "apiVersion: penguinctl/v1\nkind: Workspace\nsandbox: true\nparallelism: 4\n"
-        "providers:\n  hostwinds: {type: hostwinds, credentials: {apiKey: env:HOSTWINDS_API_KEY}}\n"
-        "  cloudflare: {type: cloudflare, credentials: {apiToken: env:CLOUDFLARE_API_TOKEN}}\n"
-        "  mailu: {type: mailu}\n"
-    )
-    shutil.copytree(REPO / "examples", root / "examples")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PENGUIN_", "HOSTWINDS_", "CLOUDFLARE_", "PYTEST_"))
-    }
-    env.update(
-        HOME=str(tmp / "home"),
-        PENGUIN_SECRET_KEY=base64.b64encode(os.urandom(32)).decode(),
-        PYTHONPATH=str(REPO),
-        COLUMNS="200",
-        NO_COLOR="1",
-    )
-    cli = Cli(root, env)
+    cli = new_workspace(tmp_path_factory.mktemp("smtp"))
     assert (r := cli("apply", "-f", "examples/", "--yes")).code == 0, r
     passwords = {}
     for domain in ("acme-growth.example", "globex-sales.example"):
