@@ -64,9 +64,19 @@ def seed_mailbox(
     username: str | None = None,
     password: str | None = None,
     tenant: str = TENANT,
+    imap: tuple[str, int] | None = None,
 ) -> None:
-    """A sender mailbox as the MailU provider records it (outputs + encrypted password)."""
+    """A sender mailbox as the MailU provider records it (outputs + encrypted password);
+    ``imap`` adds the IMAP endpoint inbox sync reads."""
     key = f"mailu_mailbox/{address}"
+    outputs: dict[str, Any] = {
+        "address": address,
+        "smtp_host": host,
+        "smtp_port": port,
+        "username": username,
+    }
+    if imap is not None:
+        outputs |= {"imap_host": imap[0], "imap_port": imap[1]}
     store.put(
         Recorded(
             key=key,
@@ -74,12 +84,7 @@ def seed_mailbox(
             tenant=tenant,
             id=f"mx1/{address}",
             attrs={"address": address},
-            outputs={
-                "address": address,
-                "smtp_host": host,
-                "smtp_port": port,
-                "username": username,
-            },
+            outputs=outputs,
         )
     )
     if password is not None:

@@ -4,7 +4,6 @@ scheduler (fake clock), in the in-process runner and in the workers' scheduler."
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,14 +16,13 @@ from penguinctl.campaigns.contacts import import_file
 from penguinctl.campaigns.runner import Runner
 from penguinctl.campaigns.schedule import schedule
 from penguinctl.campaigns.snapshot import load_snapshot
-from penguinctl.core.resource import Recorded
 from penguinctl.inbound.sync import Sync, mailboxes
 from penguinctl.store import Store
 from tests.campaigns.conftest import write_contacts
+from tests.inbound.conftest import seed_sender
 from tests.inbound.dovecot import DovecotServer
 
 CORPUS = Path(__file__).parent / "corpus"
-SENDER_DOMAIN = "acme-outbound.example"
 BEFORE = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # step 2 (3 days after step 1) is due
 BACK = datetime(2027, 1, 12, 0, 0, 1, tzinfo=UTC)  # the corpus message's return date
 
@@ -96,17 +94,7 @@ def test_an_out_of_office_read_by_inbox_sync_pauses_the_runner_and_the_workers(
     from penguinctl.workers import queue
     from penguinctl.workers.run import schedule_once
 
-    sender = f"sales{secrets.token_hex(3)}@{SENDER_DOMAIN}"
-    password = secrets.token_urlsafe(10)
-    dovecot_server.add_user(sender, password)
-    smtp_sink.users[sender] = password
-    key = f"mailu_mailbox/{sender}"
-    outputs = {"address": sender, "smtp_host": smtp_sink.host, "smtp_port": smtp_sink.port}
-    outputs |= {"imap_host": dovecot_server.host, "imap_port": dovecot_server.port}
-    store.put(
-        Recorded(key=key, provider="mailu", tenant="acme", id=f"mx1/{sender}", outputs=outputs)
-    )
-    store.put_secret("acme", key, "password", password)
+    sender, password = seed_sender(store, smtp_sink, dovecot_server)
     import_file(store, write_contacts(tmp_path / "c.csv", 3), tenant="acme", list_name="leads")
     campaign = make_campaign(senders=f"[{sender}]")
     assert Runner(store, campaign).run(once=True).counts == {"sent": 3}

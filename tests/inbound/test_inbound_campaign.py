@@ -15,14 +15,12 @@ from penguinctl.campaigns.report import report
 from penguinctl.campaigns.runner import Runner
 from penguinctl.campaigns.snapshot import find_campaign
 from penguinctl.campaigns.tables import SendTable
-from penguinctl.core.resource import Recorded
 from penguinctl.inbound.report import events
 from penguinctl.inbound.sync import Sync, mailboxes
 from penguinctl.store import Store
 from tests.campaigns.conftest import write_contacts
+from tests.inbound.conftest import SENDER_DOMAIN, seed_sender
 from tests.inbound.dovecot import DovecotServer
-
-SENDER_DOMAIN = "acme-outbound.example"
 
 
 def reply_to(original: Any, body: str) -> bytes:
@@ -67,30 +65,7 @@ def test_a_reply_stops_the_sequence_and_a_bounce_suppresses_before_the_next_step
     tmp_path: Path,
     make_campaign: Callable[..., Any],
 ) -> None:
-    sender = f"sales{secrets.token_hex(3)}@{SENDER_DOMAIN}"
-    password = secrets.token_urlsafe(10)
-    # One login and secret serve SMTP (the sink) and IMAP (Dovecot), as with MailU.
-    dovecot_server.add_user(sender, password)
-    smtp_sink.users[sender] = password
-    key = f"mailu_mailbox/{sender}"
-    store.put(
-        Recorded(
-            key=key,
-            provider="mailu",
-            tenant="acme",
-            id=f"mx1/{sender}",
-            attrs={"address": sender},
-            outputs={
-                "address": sender,
-                "smtp_host": smtp_sink.host,
-                "smtp_port": smtp_sink.port,
-                "imap_host": dovecot_server.host,
-                "imap_port": dovecot_server.port,
-                "username": sender,
-            },
-        )
-    )
-    store.put_secret("acme", key, "password", password)
+    sender, password = seed_sender(store, smtp_sink, dovecot_server)
     import_file(store, write_contacts(tmp_path / "c.csv", 4), tenant="acme", list_name="leads")
     campaign = make_campaign(senders=f"[{sender}]")
 
