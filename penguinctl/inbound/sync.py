@@ -160,17 +160,11 @@ class Sync:
                 if folder != "INBOX" and not source.exists(folder):
                     self.result.missing.append(f"{box.account.address}/{folder}")
                     continue
-                batch: list[Item] = []
-                for item in source.folder(folder):
-                    batch.append(item)
-                    if len(batch) >= BATCH:
-                        self._batch(box, folder, batch)
-                        # The keyword only after the batch's commit: a crash between
-                        # the two re-reads the batch, and the store answers "already".
-                        source.mark([i.ref for i in batch])
-                        batch = []
-                self._batch(box, folder, batch)
-                source.mark([i.ref for i in batch])
+                # The keyword only after the batch's commit: a crash between the two
+                # re-reads the batch, and the store answers "already".
+                self._read(
+                    box, folder, source.folder(folder), lambda b: source.mark([i.ref for i in b])
+                )
         finally:
             source.close()
 
@@ -189,14 +183,27 @@ class Sync:
                 if not where.is_dir():
                     self.result.missing.append(f"{box.account.address}/{folder}")
                     continue
-                batch: list[Item] = []
-                for item in maildir_items(where):
-                    batch.append(item)
-                    if len(batch) >= BATCH:
-                        self._batch(box, folder, batch)
-                        batch = []
-                self._batch(box, folder, batch)
+                self._read(box, folder, maildir_items(where))
         return self.result
+
+    def _read(
+        self,
+        box: Mailbox,
+        folder: str,
+        items: Iterable[Item],
+        committed: Callable[[list[Item]], None] = lambda _b: None,
+    ) -> None:
+        """Apply ``items`` in batches of :data:`BATCH`; ``committed(batch)`` after each
+        batch's store transaction."""
+        batch: list[Item] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= BATCH:
+                self._batch(box, folder, batch)
+                committed(batch)
+                batch = []
+        self._batch(box, folder, batch)
+        committed(batch)
 
     def _batch(self, box: Mailbox, folder: str, items: list[Item]) -> None:
         """Classify ``items`` and apply them in one store transaction."""
