@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from penguinctl.core.context import CallContext
 from penguinctl.core.errors import NotFound
 from penguinctl.core.resource import Resource
+from penguinctl.mailu.deploy import ENV_SERVICES
 from penguinctl.providers.mailu_server import MailuServerProvider, bind
 from tests.contract.provider_contract import ProviderContract
 from tests.daemons.sshd import SshdServer
@@ -104,6 +106,30 @@ class TestMailuServerSandboxContract(ProviderContract):
         assert not (root / "mailu.env").exists() and (root / "dkim").is_dir()  # data kept
         with pytest.raises(NotFound):
             provider.read(ctx, "box", attrs)
+
+    def test_update_owes_the_restarts_an_interrupted_deploy_left(self, tmp_path: Path) -> None:
+        """The files on the host are already the new ones (an apply wrote them and died):
+        the recorded change still recreates what reads mailu.env and restarts smtp for
+        its Postfix overrides."""
+        lines: list[str] = []
+        ctx = replace(context(tmp_path, sandbox=True), logger=lines.append)
+        provider = MailuServerProvider()
+        new = attrs_for("mailu_server/owed")
+        provider.create(ctx, "mailu_server/owed", new)
+        postfix = {**new, "files": {**new["files"], "overrides/postfix/postfix.cf": "0" * 64}}
+        lines.clear()
+        out = provider.update(ctx, "owed", postfix, new)
+        assert out["restarted"] == ["smtp"]
+        assert [line for line in lines if "smtp" in line] == [
+            "MailU owed: restart smtp: Postfix overrides changed "
+            "(the last deploy stopped before restarting it)"
+        ]
+        env = {**new, "files": {**new["files"], "mailu.env": "0" * 64}}
+        lines.clear()
+        out = provider.update(ctx, "owed", env, new)
+        assert out["restarted"] == sorted(ENV_SERVICES)
+        assert all(" recreate " in line for line in lines if "mailu.env" in line)
+        assert len(lines) == len(ENV_SERVICES)
 
 
 @pytest.fixture
