@@ -53,6 +53,10 @@ SECRET_NAMES = ("secret_key", "admin_password")
 NETWORKS = "(networks)"
 DIFFERS = "(differs on the host)"
 SANDBOX_DIR = ("state", "sandbox", "servers")
+# The reasons of :func:`restarts` that a restart answers (as the deploy does for them);
+# every other one (mailu.env, the compose file, the bind address) needs a recreate.
+POSTFIX_CHANGED = "Postfix overrides changed"
+SECRET_CHANGED = "a secret file changed"
 
 
 def sha256(text: str) -> str:
@@ -149,10 +153,10 @@ def restarts(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[str],
         for s in ENV_SERVICES:
             why.setdefault(s, "mailu.env changed")
     if any(p.startswith("overrides/postfix/") for p in changed):
-        why.setdefault("smtp", "Postfix overrides changed")
+        why.setdefault("smtp", POSTFIX_CHANGED)
     if any(p.startswith("secrets/") for p in changed):
         for s in SECRET_SERVICES:
-            why.setdefault(s, "a secret file changed")
+            why.setdefault(s, SECRET_CHANGED)
     return changed, dict(sorted(why.items()))
 
 
@@ -320,9 +324,6 @@ class MailuServerProvider(Provider):
         }
 
 
-_RECREATE_FOR = ("mailu.env", "docker-compose", "networks", "bind")  # reasons restart misses
-
-
 def _owe(plan: Any, owed: Mapping[str, str]) -> None:
     """Add the restarts the recorded state owes that the host comparison did not find."""
     if plan.first:
@@ -331,10 +332,10 @@ def _owe(plan: Any, owed: Mapping[str, str]) -> None:
         if service in plan.recreate or service in plan.restart or service in plan.start:
             continue
         note = f"{why} (the last deploy stopped before restarting it)"
-        if any(word in why for word in _RECREATE_FOR):
-            plan.recreate[service] = note  # a restart would keep the old environment
+        if why in (POSTFIX_CHANGED, SECRET_CHANGED):
+            plan.restart[service] = note  # read again when the service starts
         else:
-            plan.restart[service] = note
+            plan.recreate[service] = note  # a restart would keep the old environment
 
 
 def _channel(ctx: ProviderContext, server: str, attrs: Mapping[str, Any]) -> Any:
