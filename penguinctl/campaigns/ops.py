@@ -200,8 +200,7 @@ def settle(
     try:
         for ids, decision in ((sent, "sent"), (not_sent, "not sent")):
             for send_id in ids:
-                row = by_id.get(send_id)
-                before = _audit(row) if row else {"id": send_id}
+                before = _audit(by_id[send_id])  # every id is pending (checked above)
                 changes.append(
                     store.intent(
                         run_id,
@@ -223,7 +222,8 @@ def settle(
         store.result(change, "applied")
     result.sent = [by_id[i] for i in sent]
     result.not_sent = [by_id[i] for i in not_sent]
-    result.pending = [row for row in pending if row["id"] not in set(sent) | set(not_sent)]
+    decided = {*sent, *not_sent}
+    result.pending = [row for row in pending if row["id"] not in decided]
     store.finish_run(
         run_id,
         "ok",
