@@ -53,7 +53,8 @@ class _StallingSink:
 
 @pytest.fixture
 def stalling_sink() -> Iterator[_StallingSink]:
-    pytest.importorskip("aiosmtpd")
+    # No importorskip: aiosmtpd is a dependency of penguinctl (the sandbox endpoint),
+    # so a missing one must fail here, not skip the test.
     sink = _StallingSink()
     try:
         yield sink
