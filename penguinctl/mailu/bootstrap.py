@@ -74,12 +74,6 @@ class BootstrapResult:
     steps: list[Step] = field(default_factory=list)
 
 
-def compose_package(facts: HostFacts) -> str:
-    # Ubuntu ships the v2 plugin as docker-compose-v2; Debian's docker-compose is the
-    # v2 plugin from trixie (13) on.
-    return "docker-compose-v2" if facts.os_id == "ubuntu" else "docker-compose"
-
-
 def uses_docker_repo(facts: HostFacts) -> bool:
     """Docker's apt repository on Ubuntu and on Debian before 13 (whose own packages lack
     the compose v2 plugin); Debian 13's packages otherwise."""
@@ -141,8 +135,8 @@ def plan_bootstrap(
                 docker_repo_script(facts, want, codename),
             )
         )
-    elif facts.docker is None:
-        pkgs = ["docker.io", compose_package(facts)]
+    elif facts.docker is None:  # Debian 13 on: its docker-compose is the v2 plugin
+        pkgs = ["docker.io", "docker-compose"]
         steps.append(
             Step(
                 "docker",
