@@ -265,7 +265,8 @@ def _run(
             prepare_project(session.ws)
             from penguinctl.spec.pools import recorded_assignments
 
-            pools = recorded_assignments(store)
+            # Only `up` runs the program (refresh and destroy read the stack's state).
+            pools = recorded_assignments(store) if command == "up" else None
             for tenant in tenants:
                 spec = stack_spec(session.ws, tenant, sources, pools=pools)
                 result: StackResult = getattr(runner, command)(spec)
